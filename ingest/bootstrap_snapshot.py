@@ -1,0 +1,187 @@
+"""Make ingest/snapshot.json from the verified facts tables and our notes, with no network.
+
+    python ingest/bootstrap_snapshot.py --facts ../shared/catalogue [--notes ingest/notes.json]
+
+The facts (ids, titles, authors, dates, categories) come from `arxiv_facts.tsv`; the text
+citations that the facts table resolves to arXiv come from `text_references.tsv`; notes, aliases,
+topics and the methods each paper builds on come from notes.json (our own words). The script
+builds a catalogue through the ordinary offline refresh and writes its snapshot, so the file is
+exactly what `speechgraph snapshot` would write for that catalogue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import re
+import sys
+import tempfile
+from datetime import date
+from pathlib import Path
+
+from speechgraph.config import Settings
+from speechgraph.records import ARXIV
+from speechgraph.refresh import load_lists, load_sources, refresh_catalogue
+from speechgraph.snapshot import (
+    SNAPSHOT_FORMAT,
+    load_snapshot,
+    snapshot_from_catalogue,
+    write_snapshot,
+)
+from speechgraph.sources import clean_text
+from speechgraph.store import open_db
+
+HERE = Path(__file__).resolve().parent
+
+
+def read_tsv(path: Path) -> list[dict[str, str]]:
+    with path.open(encoding="utf-8", newline="") as stream:
+        return list(csv.DictReader(stream, delimiter="\t", quoting=csv.QUOTE_NONE))
+
+
+def parse_authors(raw: str) -> list[str]:
+    """Verified names only: '?' and 'et al. (...)' placeholders are dropped."""
+    names = [name.strip() for name in raw.split(";")]
+    return [name for name in names if name and name != "?" and not name.startswith("et al")]
+
+
+def date_from_arxiv_id(arxiv_id: str) -> date:
+    """New-style ids start with YYMM, the month of first submission."""
+    return date(2000 + int(arxiv_id[:2]), int(arxiv_id[2:4]), 1)
+
+
+def fact_papers(facts_dir: Path) -> dict[str, dict]:
+    papers: dict[str, dict] = {}
+    for row in read_tsv(facts_dir / "arxiv_facts.tsv"):
+        category = row["primary_category"].strip()
+        papers[row["arxiv_id"]] = {
+            "id": row["arxiv_id"],
+            "title": row["title"],
+            "authors": parse_authors(row["authors"]),
+            "published": date(int(row["year"]), int(row["month"]), 1).isoformat(),
+            "categories": [category] if category else [],
+            "primary_category": category or None,
+        }
+    for row in read_tsv(facts_dir / "text_references.tsv"):
+        arxiv_id = row["resolved_arxiv_id"].strip()
+        if row["status"] == "on-arxiv" and arxiv_id and arxiv_id not in papers:
+            papers[arxiv_id] = {
+                "id": arxiv_id,
+                "title": row["true_title"],
+                "authors": [],
+                "published": date_from_arxiv_id(arxiv_id).isoformat(),
+                "categories": [],
+                "primary_category": None,
+            }
+    return papers
+
+
+def comparable(text: str) -> str:
+    return re.sub(r"[^0-9a-z]+", "", clean_text(text).lower())
+
+
+def facts_resolutions(facts_dir: Path) -> list[tuple[str, str, str]]:
+    """(seed file number, comparable reference, arXiv id) for the on-arXiv text references."""
+    return [
+        (
+            row["seed_file"],
+            comparable(row["reference_as_written"]),
+            row["resolved_arxiv_id"].strip(),
+        )
+        for row in read_tsv(facts_dir / "text_references.tsv")
+        if row["status"] == "on-arxiv" and row["resolved_arxiv_id"].strip()
+    ]
+
+
+def seed_number(location: str) -> str:
+    return Path(location).name.split("_", 1)[0]
+
+
+def proto_lists(settings: Settings, resolutions: list[tuple[str, str, str]]) -> list[dict]:
+    """The lists as parsed, their text citations resolved by the facts table."""
+    lists = []
+    for loaded in load_lists(load_sources(settings), [], None, offline=True, timeout=10):
+        number = seed_number(loaded.source.location)
+        mentions = []
+        for mention in loaded.parsed.mentions:
+            entry = {
+                "section": mention.section,
+                "link_text": mention.link_text,
+                "line": mention.line,
+                "kind": mention.kind,
+                "url": mention.url,
+                "arxiv_id": mention.arxiv_id,
+                "version": mention.version,
+                "doi": mention.doi,
+                "title": mention.title,
+                "year": mention.year,
+                "reference": mention.reference,
+            }
+            if mention.kind != ARXIV:
+                paper_id = _facts_match(number, mention, resolutions)
+                if paper_id:
+                    entry.update(
+                        paper_id=paper_id,
+                        resolution="facts",
+                        resolution_detail="resolved in the verified facts table",
+                    )
+            mentions.append(entry)
+        lists.append({"name": loaded.source.name, "location": "", "mentions": mentions})
+    return lists
+
+
+def _facts_match(number: str, mention, resolutions: list[tuple[str, str, str]]) -> str | None:
+    """The facts row of the same seed file whose reference contains the mention's text (the
+    table keeps Markdown and emoji as written: '**Paper:** [Audiobox: ...](url)')."""
+    for text in (mention.reference, mention.link_text, mention.title):
+        key = comparable(text or "")[:60]  # the table cuts references at 200 characters
+        if len(key) < 6:
+            continue
+        for seed, reference, arxiv_id in resolutions:
+            if seed == number and (key in reference or reference in key):
+                return arxiv_id
+    return None
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--facts", type=Path, default=HERE.parent.parent / "shared" / "catalogue")
+    parser.add_argument("--notes", type=Path, default=HERE / "notes.json")
+    parser.add_argument("--out", type=Path, default=HERE / "snapshot.json")
+    args = parser.parse_args()
+
+    notes = json.loads(args.notes.read_text(encoding="utf-8"))
+    papers = fact_papers(args.facts)
+    for paper_id, paper in papers.items():
+        annotation = notes.get(paper_id, {})
+        paper.update(
+            note=annotation.get("note"),
+            aliases=annotation.get("aliases", []),
+            topic=annotation.get("topic"),
+            builds_on=annotation.get("builds_on", []),
+        )
+    missing_notes = sorted(set(papers) - set(notes))
+    if missing_notes:
+        print(f"no note for: {', '.join(missing_notes)}", file=sys.stderr)
+
+    with tempfile.TemporaryDirectory() as work:
+        settings = Settings.load(data_dir=Path(work) / "db", ingest_dir=HERE)
+        lists = proto_lists(settings, facts_resolutions(args.facts))
+        proto_file = Path(work) / "proto-snapshot.json"
+        proto = {"format": SNAPSHOT_FORMAT, "papers": list(papers.values()), "lists": lists}
+        write_snapshot(proto, proto_file)
+        report = refresh_catalogue(
+            settings, offline=True, update_index=False, snapshot=load_snapshot(proto_file)
+        )
+        print(report.summary(), file=sys.stderr)
+        store = open_db(settings.db_url)
+        with store.reading() as session:
+            write_snapshot(snapshot_from_catalogue(session), args.out)
+        store.dispose()
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

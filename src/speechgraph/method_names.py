@@ -1,0 +1,180 @@
+"""Method names of catalogue papers and where other papers name them, for `builds_on` edges.
+
+Pure text processing over `PaperView`s; imports only `catalogue` (for the type). A paper's names
+come from its aliases, the part of its title before a colon, and the link texts pointing to it.
+Matching is by whole tokens, case- and hyphen-insensitive; the longest name wins at each place.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from speechgraph.catalogue import PaperView
+
+# Trust in a name by where it came from: reading lists sometimes label a link with another
+# paper's name ("FastSpeech" linking WaveGlow), so link texts rank below our curated aliases.
+NAME_TRUST = {"alias": 1.0, "title": 0.95, "link text": 0.85}
+MAX_NAME_WORDS = 4
+MAX_NAME_CHARS = 40
+
+_TOKEN = re.compile(r"\+\+|[a-z]+|\d+")
+_DOT_ZERO = re.compile(r"(\d)\.0\b")
+_WORD = re.compile(r"\S+")
+_NOT_NAMES = {"paper", "pdf", "arxiv", "link", "here", "code", "project", "blog", "survey"}
+
+
+@dataclass(frozen=True)
+class MethodName:
+    """A name by which `paper_id`'s method is known; `source` is a key of NAME_TRUST."""
+
+    paper_id: str
+    text: str
+    source: str
+    tokens: tuple[str, ...]
+    case_sensitive: bool  # plain English words ("Deep Speech") must keep their capitals
+
+    @property
+    def trust(self) -> float:
+        return NAME_TRUST[self.source]
+
+
+@dataclass(frozen=True)
+class NameMatch:
+    name: MethodName
+    field: str  # "title" | "note" | "abstract" | "builds_on list"
+
+
+def tokenize(text: str) -> list[str]:
+    """Lowercase tokens with letters and digits split apart, so "FastSpeech2" = "FastSpeech 2"."""
+    return _TOKEN.findall(_DOT_ZERO.sub(r"\1", text).lower())
+
+
+def _cased_tokens(text: str) -> list[str]:
+    return re.findall(r"\+\+|[A-Za-z]+|\d+", _DOT_ZERO.sub(r"\1", text))
+
+
+def is_distinctive(name: str) -> bool:
+    """True when a name cannot be an ordinary phrase: one word, or a word with digits, inner
+    capitals, hyphens or symbols ("HiFi-GAN", "wav2vec 2.0", "CAM++")."""
+    words = name.split()
+    if len(words) == 1:
+        return True
+    return any(re.search(r"[\d\-+.]|.[A-Z]", word) for word in words)
+
+
+def title_name(title: str) -> str | None:
+    """The short name before a title's colon ("HiFi-GAN: Generative ..." -> "HiFi-GAN")."""
+    head, colon, _ = title.partition(":")
+    head = head.strip()
+    if not colon or not head or len(head.split()) > MAX_NAME_WORDS or not is_distinctive(head):
+        return None
+    return head
+
+
+def _is_usable_link_text(text: str, paper: PaperView) -> bool:
+    """A link text names the paper only when short and sharing a word with its title or aliases."""
+    if len(text) > MAX_NAME_CHARS or len(text.split()) > MAX_NAME_WORDS or "et al" in text:
+        return False
+    tokens = set(tokenize(text))
+    if not tokens or tokens <= _NOT_NAMES:
+        return False
+    known = set(tokenize(paper.title))
+    for alias in paper.aliases:
+        known.update(tokenize(alias))
+    joined = "".join(tokenize(text))
+    return bool(tokens & known) or any(joined == "".join(tokenize(a)) for a in paper.aliases)
+
+
+def _make_name(paper_id: str, text: str, source: str) -> MethodName | None:
+    tokens = tuple(tokenize(text))
+    if not tokens:
+        return None
+    return MethodName(paper_id, text.strip(), source, tokens, not is_distinctive(text.strip()))
+
+
+def names_of(paper: PaperView) -> list[MethodName]:
+    """Every name of one paper, best source first, without repeats."""
+    candidates = [(alias, "alias") for alias in paper.aliases]
+    if (name := title_name(paper.title)) is not None:
+        candidates.append((name, "title"))
+    candidates += [
+        (mention.link_text, "link text")
+        for mention in paper.mentions
+        if _is_usable_link_text(mention.link_text, paper)
+    ]
+    names: dict[tuple[str, ...], MethodName] = {}
+    for text, source in candidates:
+        made = _make_name(paper.id, text, source)
+        if made is not None and made.tokens not in names:
+            names[made.tokens] = made
+    return list(names.values())
+
+
+def catalogue_names(papers: Sequence[PaperView]) -> dict[tuple[str, ...], list[MethodName]]:
+    """Names of all papers by token sequence. A name claimed by several papers keeps only the
+    claims from the most trusted source ("Tacotron 2" as alias beats "Tacotron 2" as link text)."""
+    claims: dict[tuple[str, ...], list[MethodName]] = defaultdict(list)
+    for paper in papers:
+        for name in names_of(paper):
+            claims[name.tokens].append(name)
+    resolved = {}
+    for tokens, named in claims.items():
+        best = max(name.trust for name in named)
+        resolved[tokens] = [name for name in named if name.trust == best]
+    return resolved
+
+
+def find_names(
+    text: str, names: dict[tuple[str, ...], list[MethodName]]
+) -> list[tuple[int, MethodName]]:
+    """The names occurring in `text` as whole tokens, longest first at overlapping places.
+
+    Returns (token position, name) pairs; "FastSpeech" inside "FastSpeech 2" and "Conformer"
+    inside "Fast Conformer" are not reported when the longer name is also a catalogue name.
+    """
+    tokens = tokenize(text)
+    cased = _cased_tokens(text)
+    max_length = max((len(key) for key in names), default=0)
+    found: list[tuple[int, int, tuple[str, ...]]] = []
+    for start in range(len(tokens)):
+        for length in range(min(max_length, len(tokens) - start), 0, -1):
+            key = tuple(tokens[start : start + length])
+            if key in names:
+                found.append((start, length, key))
+    taken: set[int] = set()
+    matches: list[tuple[int, MethodName]] = []
+    for start, length, key in sorted(found, key=lambda item: (-item[1], item[0])):
+        span = set(range(start, start + length))
+        if span & taken:
+            continue
+        taken |= span
+        for name in names[key]:
+            if name.case_sensitive and cased[start : start + length] != _cased_tokens(name.text):
+                continue
+            matches.append((start, name))
+    return sorted(matches, key=lambda item: item[0])
+
+
+def named_methods(
+    paper: PaperView, names: dict[tuple[str, ...], list[MethodName]]
+) -> list[NameMatch]:
+    """The other papers' names that `paper` mentions, with the field that mentions each."""
+    fields: Iterable[tuple[str, str]] = [
+        ("title", paper.title),
+        ("builds_on list", " ; ".join(paper.builds_on)),
+        ("abstract", paper.abstract or ""),
+        ("note", paper.note or ""),
+    ]
+    matches: list[NameMatch] = []
+    for field_name, text in fields:
+        if field_name == "builds_on list":
+            # Each entry is a name on its own: "Transformer TTS" must not count as "Transformer"
+            # unless nothing longer in the catalogue matches, same rule as running text.
+            found = [hit for entry in paper.builds_on for hit in find_names(entry, names)]
+        else:
+            found = find_names(text, names)
+        matches += [NameMatch(name, field_name) for _, name in found if name.paper_id != paper.id]
+    return matches

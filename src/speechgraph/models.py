@@ -1,0 +1,117 @@
+"""The SQLModel schema of the catalogue. Every table and column lives here.
+
+Imports only SQLModel/SQLAlchemy. Changes to a table after release go through a numbered
+migration in `store.py`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+
+class Paper(SQLModel, table=True):
+    """A paper: an arXiv paper keyed by its id without version, or a citation stub."""
+
+    id: str = Field(primary_key=True)  # "2006.11477", "cs/0112017"; stubs: "s2:<paperId>"
+    version: int | None = None
+    title: str
+    abstract: str | None = None  # from arXiv only; never written by us
+    note: str | None = None  # our own short note, labelled as a note wherever shown
+    published: date | None = None
+    updated: date | None = None
+    year: int | None = Field(default=None, index=True)
+    primary_category: str | None = None
+    doi: str | None = Field(default=None, index=True)  # lowercased
+    journal_ref: str | None = None
+    comment: str | None = None
+    aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    builds_on: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    topic: str | None = None
+    source: str = "snapshot"  # "arxiv" | "snapshot" | "citation-stub"
+    is_stub: bool = Field(default=False, index=True)
+    citation_count: int | None = None
+    fetched_at: datetime | None = None
+
+
+class Author(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+
+
+class PaperAuthor(SQLModel, table=True):
+    """Authorship in order: `position` 0 is the first author."""
+
+    paper_id: str = Field(foreign_key="paper.id", primary_key=True, ondelete="CASCADE")
+    position: int = Field(primary_key=True)
+    author_id: int = Field(foreign_key="author.id", index=True)
+
+
+class PaperCategory(SQLModel, table=True):
+    """arXiv categories in order: `position` 0 is the primary category."""
+
+    paper_id: str = Field(foreign_key="paper.id", primary_key=True, ondelete="CASCADE")
+    position: int = Field(primary_key=True)
+    category: str = Field(index=True)
+
+
+class ReadingList(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True)
+    location: str  # the path or URL it was read from ("snapshot" when only the snapshot had it)
+    content_hash: str | None = None
+    read_at: datetime | None = None
+
+
+class Mention(SQLModel, table=True):
+    """One citation of a paper in a reading list, with its provenance and how it resolved."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    list_id: int = Field(foreign_key="readinglist.id", index=True, ondelete="CASCADE")
+    paper_id: str | None = Field(default=None, foreign_key="paper.id", index=True)
+    section: str
+    link_text: str
+    line: int
+    kind: str  # records.ARXIV | DOI | PUBLISHER | TEXT
+    url: str | None = None
+    linked_version: int | None = None  # the vN the list linked, if any
+    doi: str | None = None
+    title: str | None = None  # the title as extracted from a text citation
+    year: int | None = None
+    reference: str = ""
+    resolution: str = "unresolved"  # "link" | "title-search" | "alias" | "snapshot" | "unresolved"
+    resolution_score: float | None = None
+    resolution_detail: str | None = None
+
+
+class Resource(SQLModel, table=True):
+    """A non-paper link from a list: code, video, blog, model card, image."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    list_id: int = Field(foreign_key="readinglist.id", index=True, ondelete="CASCADE")
+    paper_id: str | None = Field(default=None, foreign_key="paper.id", index=True)
+    section: str
+    url: str
+    kind: str
+    text: str
+    line: int
+
+
+class Citation(SQLModel, table=True):
+    """`citing_id` cites `cited_id`, as reported by `source`."""
+
+    __table_args__ = (UniqueConstraint("citing_id", "cited_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    citing_id: str = Field(foreign_key="paper.id", index=True, ondelete="CASCADE")
+    cited_id: str = Field(foreign_key="paper.id", index=True, ondelete="CASCADE")
+    source: str = "semanticscholar"
+
+
+class Meta(SQLModel, table=True):
+    """Key/value facts about the catalogue: schema version, catalogue version, last refresh."""
+
+    key: str = Field(primary_key=True)
+    value: str

@@ -1,0 +1,374 @@
+"""Hybrid retrieval over the catalogue: dense (FAISS) + lexical (FTS5 BM25) fused by reciprocal
+rank, with filters, explanations and `similar`. `sync_index` (from `indexing`) is re-exported.
+
+Imports `config`, `errors`, `store`, `catalogue`, `embed`, `embed_onnx`, `index`, `lexical`,
+`indexing`.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from sqlalchemy import bindparam
+from sqlmodel import Session, col, select
+
+from speechgraph import embed, embed_onnx
+from speechgraph.catalogue import (
+    catalogue_version,
+    load_papers,
+    reading_list_names,
+    require_papers,
+)
+from speechgraph.config import Settings
+from speechgraph.errors import IndexOutOfDate, PaperNotFound, SpeechgraphError
+from speechgraph.index import VectorIndex, load_index
+from speechgraph.indexing import sync_index
+from speechgraph.lexical import (
+    LexicalIndex,
+    query_terms,
+)
+from speechgraph.models import Author, Mention, Paper, PaperAuthor, PaperCategory, ReadingList
+from speechgraph.store import Store, open_db
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Filters", "Hit", "SearchInputError", "SearchResult", "Searcher", "sync_index"]
+
+MODES = ("hybrid", "dense", "lexical")
+MAX_QUERY_CHARS = 2000  # the model reads 256 tokens; more text only slows the tokenizer
+MAX_K = 1000
+RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al.); see bench/eval_search.py
+CANDIDATES = 100  # hits each retriever contributes to the fusion
+
+
+class SearchInputError(SpeechgraphError):
+    """A query, `k`, mode or filter that search cannot use."""
+
+
+@dataclass(frozen=True)
+class Filters:
+    year_from: int | None = None
+    year_to: int | None = None
+    category: str | None = None
+    list_name: str | None = None
+    section: str | None = None
+
+    def is_empty(self) -> bool:
+        return all(value is None for value in vars(self).values())
+
+
+@dataclass
+class Hit:
+    id: str
+    title: str
+    year: int | None
+    score: float
+    why: dict[str, Any]
+    authors: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "year": self.year,
+            "score": round(self.score, 6),
+            "why": self.why,
+            "authors": self.authors,
+            "categories": self.categories,
+        }
+
+
+@dataclass
+class SearchResult:
+    query: str
+    mode: str
+    results: list[Hit]
+    truncated: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "query": self.query,
+            "mode": self.mode,
+            "truncated": self.truncated,
+            "results": [hit.to_json() for hit in self.results],
+        }
+
+
+def clean_query(raw: str | bytes) -> tuple[str, bool]:
+    """The query as valid text, whitespace collapsed, cut at a word boundary; and whether cut."""
+    if isinstance(raw, bytes):
+        text = raw.decode("utf-8", "replace")
+    else:
+        # Undecodable bytes arrive from argv as lone surrogates; make them U+FFFD.
+        text = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    text = " ".join(text.replace("\x00", " ").split())
+    if len(text) <= MAX_QUERY_CHARS:
+        return text, False
+    cut = text[:MAX_QUERY_CHARS]
+    return (cut.rsplit(" ", 1)[0] or cut), True
+
+
+def rrf_fuse(rankings: dict[str, list[str]], rrf_k: int = RRF_K) -> list[tuple[str, float]]:
+    """Reciprocal rank fusion: each list adds 1 / (rrf_k + rank) to the ids it ranks."""
+    scores: dict[str, float] = {}
+    for ranking in rankings.values():
+        for rank, paper_id in enumerate(ranking, start=1):
+            scores[paper_id] = scores.get(paper_id, 0.0) + 1.0 / (rrf_k + rank)
+    return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
+
+
+# --- filters -----------------------------------------------------------------------------------
+
+
+def allowed_ids(session: Session, filters: Filters) -> set[str] | None:
+    """Ids passing `filters`, or None when there are none. Unknown values raise SearchInputError."""
+    if filters.is_empty():
+        return None
+    query = select(Paper.id).where(Paper.is_stub == False)  # noqa: E712
+    if (
+        filters.year_from is not None
+        and filters.year_to is not None
+        and filters.year_from > filters.year_to
+    ):
+        raise SearchInputError(
+            f"--year-from {filters.year_from} is after --year-to {filters.year_to}"
+        )
+    if filters.year_from is not None:
+        query = query.where(col(Paper.year) >= filters.year_from)
+    if filters.year_to is not None:
+        query = query.where(col(Paper.year) <= filters.year_to)
+    ids = set(session.exec(query).all())
+    if filters.category is not None:
+        ids &= _ids_in_category(session, filters.category)
+    if filters.list_name is not None:
+        ids &= _ids_in_list(session, filters.list_name)
+    if filters.section is not None:
+        ids &= _ids_in_section(session, filters.section)
+    return ids
+
+
+def _ids_in_category(session: Session, category: str) -> set[str]:
+    known = sorted(set(session.exec(select(PaperCategory.category)).all()))
+    wanted = category.strip().lower()
+    chosen = [c for c in known if c.lower() == wanted or c.lower().startswith(wanted + ".")]
+    if not chosen:
+        raise SearchInputError(
+            f"unknown category {category!r}: choose one of {', '.join(known) or '(none yet)'}"
+        )
+    rows = session.exec(
+        select(PaperCategory.paper_id).where(col(PaperCategory.category).in_(chosen))
+    ).all()
+    return set(rows)
+
+
+def _ids_in_list(session: Session, list_name: str) -> set[str]:
+    names = reading_list_names(session)
+    chosen = [name for name in names if name.lower() == list_name.strip().lower()]
+    if not chosen:
+        raise SearchInputError(
+            f"unknown reading list {list_name!r}: choose one of {', '.join(names) or '(none yet)'}"
+        )
+    rows = session.exec(
+        select(Mention.paper_id).join(ReadingList).where(ReadingList.name == chosen[0])
+    ).all()
+    return {paper_id for paper_id in rows if paper_id}
+
+
+def _ids_in_section(session: Session, section: str) -> set[str]:
+    rows = session.exec(select(Mention.paper_id, Mention.section)).all()
+    wanted = section.strip().lower()
+    ids = {paper_id for paper_id, name in rows if paper_id and wanted in name.lower()}
+    if not ids:
+        sections = sorted({name for _, name in rows})
+        shown = "; ".join(sections[:12]) + (
+            f"; … ({len(sections)} in all)" if len(sections) > 12 else ""
+        )
+        raise SearchInputError(
+            f"no section matches {section!r}: sections include {shown or '(none yet)'}"
+        )
+    return ids
+
+
+# --- the searcher ------------------------------------------------------------------------------
+
+
+class Searcher:
+    """Model, vector index and keyword index loaded once; reuse it for many queries."""
+
+    def __init__(
+        self, settings: Settings, store: Store | None = None, encoder: embed.Encoder | None = None
+    ) -> None:
+        self.settings = settings
+        self.store = store or open_db(settings.db_url)
+        with self.store.reading() as session:
+            require_papers(session)
+            self.catalogue_version = catalogue_version(session)
+        fingerprint = embed.model_fingerprint(settings.model, settings.cache_dir)
+        self.index: VectorIndex = load_index(
+            settings.index_dir, fingerprint=fingerprint, catalogue_version=self.catalogue_version
+        )
+        self.lexical = LexicalIndex(settings.index_dir, self.catalogue_version)
+        self._encoder = encoder
+
+    @property
+    def encoder(self) -> embed.Encoder:
+        if self._encoder is None:
+            self._encoder = embed_onnx.load_query_encoder(
+                self.settings.model, self.settings.cache_dir
+            )
+        return self._encoder
+
+    def is_stale(self) -> bool:
+        """True when the catalogue changed since this searcher loaded its indexes."""
+        with self.store.reading() as session:
+            return catalogue_version(session) != self.catalogue_version
+
+    def search(
+        self, query: str, k: int = 10, mode: str = "hybrid", filters: Filters | None = None
+    ) -> SearchResult:
+        """The `k` best papers for `query`. Raises SearchInputError for an empty query, a bad
+        mode or an unknown filter value; `k` is clamped to 1..MAX_K."""
+        text, truncated = clean_query(query)
+        if not text:
+            raise SearchInputError('the query is empty: give some words, e.g. "neural vocoder"')
+        if mode not in MODES:
+            raise SearchInputError(f"unknown mode {mode!r}: choose one of {', '.join(MODES)}")
+        k = max(1, min(int(k), MAX_K))
+        allowed = None
+        if filters is not None and not filters.is_empty():
+            with self.store.reading() as session:
+                allowed = allowed_ids(session, filters)
+        terms = query_terms(text)
+        depth = max(CANDIDATES, k)
+        dense: list[tuple[str, float]] = []
+        query_vector = None
+        if mode != "lexical":
+            query_vector = self.encoder.encode([text])[0]
+            dense = self.index.search(query_vector, depth, allowed)
+        lexical = self.lexical.search(terms, depth, allowed) if mode != "dense" else []
+        ranked = self._rank(mode, dense, lexical)[:k]
+        return SearchResult(
+            text, mode, self._hits(ranked, dense, lexical, terms, query_vector), truncated
+        )
+
+    def similar(self, paper_id: str, k: int = 10) -> list[Hit]:
+        """Papers whose embeddings are nearest to `paper_id`'s. Raises PaperNotFound."""
+        k = max(1, min(int(k), MAX_K))
+        if paper_id not in self.index:
+            with self.store.reading() as session:
+                found = load_papers(session, [paper_id])
+            if not found:
+                raise PaperNotFound(
+                    f"{paper_id} is not in the catalogue: use `speechgraph search` to find its id"
+                )
+            raise IndexOutOfDate(f"{paper_id} is not in the search index: run `speechgraph index`")
+        vector = self.index.vectors([paper_id])[0]
+        neighbours = [hit for hit in self.index.search(vector, k + 1) if hit[0] != paper_id][:k]
+        return self._hits(neighbours, neighbours, [], [], None)
+
+    def _rank(
+        self, mode: str, dense: list[tuple[str, float]], lexical: list[tuple[str, float]]
+    ) -> list[tuple[str, float]]:
+        if mode == "dense":
+            return dense
+        if mode == "lexical":
+            return lexical
+        return rrf_fuse({"dense": [i for i, _ in dense], "lexical": [i for i, _ in lexical]})
+
+    def _hits(
+        self,
+        ranked: list[tuple[str, float]],
+        dense: list[tuple[str, float]],
+        lexical: list[tuple[str, float]],
+        terms: list[str],
+        query_vector: Any,
+    ) -> list[Hit]:
+        ids = [paper_id for paper_id, _ in ranked]
+        cards = fetch_cards(self.store, ids)
+        dense_rank = {paper_id: rank for rank, (paper_id, _) in enumerate(dense, start=1)}
+        similarity = dict(dense)
+        if query_vector is not None:
+            missing = [i for i in ids if i not in similarity and i in self.index]
+            if missing:
+                similarity.update(
+                    zip(missing, self.index.vectors(missing) @ query_vector, strict=True)
+                )
+        lexical_rank = {paper_id: rank for rank, (paper_id, _) in enumerate(lexical, start=1)}
+        bm25 = dict(lexical)
+        matched = self.lexical.matched_terms(ids, terms) if terms else {}
+        hits = []
+        for paper_id, score in ranked:
+            card = cards.get(paper_id)
+            if card is None:  # indexed but since deleted; the next `index` drops it
+                continue
+            card.score = float(score)
+            card.why = {
+                "matched_terms": matched.get(paper_id, []),
+                "dense_similarity": _rounded(similarity.get(paper_id)),
+                "dense_rank": dense_rank.get(paper_id),
+                "lexical_rank": lexical_rank.get(paper_id),
+                "bm25": _rounded(bm25.get(paper_id)),
+                "summary_source": card.why.get("summary_source"),
+            }
+            hits.append(card)
+        return hits
+
+
+def fetch_cards(store: Store, ids: list[str]) -> dict[str, Hit]:
+    """Title, year, authors and categories of `ids`: three plain queries, no ORM objects.
+
+    The hot path of every search, so it skips `load_papers` (mentions, resources) on purpose and
+    runs statements built once (building a select costs more than running it here).
+    """
+    if not ids:
+        return {}
+    papers_query, authors_query, categories_query = _card_statements()
+    with store.engine.connect() as connection:
+        papers = connection.execute(papers_query, {"ids": ids}).all()
+        authors = connection.execute(authors_query, {"ids": ids}).all()
+        categories = connection.execute(categories_query, {"ids": ids}).all()
+    cards = {
+        paper_id: Hit(paper_id, title, year, 0.0, {"summary_source": _source(abstract, note)})
+        for paper_id, title, year, abstract, note in papers
+    }
+    for paper_id, name in authors:
+        cards[paper_id].authors.append(name)
+    for paper_id, category in categories:
+        cards[paper_id].categories.append(category)
+    return cards
+
+
+@cache
+def _card_statements() -> tuple[Any, Any, Any]:
+    ids: Any = bindparam("ids", expanding=True)
+    papers = select(  # type: ignore[call-overload]
+        Paper.id,
+        Paper.title,
+        Paper.year,
+        col(Paper.abstract).is_not(None),
+        col(Paper.note).is_not(None),
+    ).where(col(Paper.id).in_(ids))
+    authors = (
+        select(PaperAuthor.paper_id, Author.name)
+        .join(Author)
+        .where(col(PaperAuthor.paper_id).in_(ids))
+        .order_by(col(PaperAuthor.paper_id), col(PaperAuthor.position))
+    )
+    categories = (
+        select(PaperCategory.paper_id, PaperCategory.category)
+        .where(col(PaperCategory.paper_id).in_(ids))
+        .order_by(col(PaperCategory.paper_id), col(PaperCategory.position))
+    )
+    return papers, authors, categories
+
+
+def _source(has_abstract: bool, has_note: bool) -> str:
+    return "abstract" if has_abstract else ("note" if has_note else "none")
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 6)

@@ -1,0 +1,517 @@
+"""The knowledge graph, reading plans and paths on a small hand-made catalogue in real SQLite,
+and on the real seed catalogue built offline."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import networkx as nx
+import pytest
+from typer.testing import CliRunner
+
+from speechgraph import models, store
+from speechgraph.catalogue import PaperView, citation_pairs, load_papers
+from speechgraph.cli import app
+from speechgraph.errors import InvalidPaperId, PaperNotFound
+from speechgraph.graph import (
+    BUILDS_ON,
+    CITES,
+    CO_LISTED,
+    EDGE_KINDS,
+    SHARES_AUTHOR,
+    SIMILAR,
+    build_graph,
+    compare_time,
+)
+from speechgraph.method_names import catalogue_names, find_names, names_of
+from speechgraph.plans import MAX_DEPTH, find_path, prerequisites
+from speechgraph.records import PaperRecord
+
+# (id, title, published, authors, aliases, builds_on, note): real papers, our own short notes.
+PAPERS = [
+    ("1412.5567", "Deep Speech: Scaling up end-to-end speech recognition", date(2014, 12, 17),
+     ["Awni Hannun", "Adam Coates"], ["Deep Speech"], [],
+     "An end-to-end recurrent recogniser trained with CTC on lots of data."),
+    ("1609.03499", "WaveNet: A Generative Model for Raw Audio", date(2016, 9, 12),
+     ["Aaron van den Oord", "Heiga Zen"], ["WaveNet"], [],
+     "Dilated causal convolutions that generate audio one sample at a time; later the vocoder "
+     "of Tacotron 2."),
+    ("1703.10135", "Tacotron: Towards End-to-End Speech Synthesis", date(2017, 3, 29),
+     ["Yuxuan Wang", "RJ Skerry-Ryan"], ["Tacotron"], [],
+     "Attention-based sequence-to-sequence synthesis from characters to spectrograms."),
+    ("1706.03762", "Attention Is All You Need", date(2017, 6, 12),
+     ["Ashish Vaswani", "Noam Shazeer"], ["Transformer"], [],
+     "Self-attention replaces recurrence for sequence transduction."),
+    ("1706.08612", "VoxCeleb: a large-scale speaker identification dataset", date(2017, 6, 26),
+     ["Arsha Nagrani", "Joon Son Chung"], ["VoxCeleb"], [],
+     "Celebrity interview audio collected automatically for speaker identification."),
+    ("1712.05884", "Natural TTS Synthesis by Conditioning WaveNet on Mel Spectrogram Predictions",
+     date(2017, 12, 16), ["Jonathan Shen", "Yuxuan Wang", "RJ Skerry-Ryan"], ["Tacotron 2"],
+     ["Tacotron", "WaveNet"], "Predicts mel spectrograms and renders them with a WaveNet."),
+    ("1811.00002", "WaveGlow: A Flow-based Generative Network for Speech Synthesis",
+     date(2018, 10, 31), ["Ryan Prenger", "Rafael Valle"], ["WaveGlow"], ["WaveNet"],
+     "A flow-based vocoder that is much faster than autoregressive sampling."),
+    ("1905.09263", "FastSpeech: Fast, Robust and Controllable Text to Speech", date(2019, 5, 22),
+     ["Yi Ren", "Xu Tan"], ["FastSpeech"], ["Transformer", "Tacotron 2"],
+     "Non-autoregressive synthesis with a length regulator distilled from a teacher."),
+    ("2005.07143", "ECAPA-TDNN: Emphasized Channel Attention, Propagation and Aggregation in TDNN "
+     "Based Speaker Verification", date(2020, 5, 14), ["Brecht Desplanques"], ["ECAPA-TDNN"],
+     ["VoxCeleb"], "A TDNN speaker embedding extractor with channel attention."),
+    ("2005.08100", "Conformer: Convolution-augmented Transformer for Speech Recognition",
+     date(2020, 5, 16), ["Anmol Gulati"], ["Conformer"], ["Transformer"],
+     "Adds convolution modules to Transformer blocks for speech recognition."),
+    ("2006.04558", "FastSpeech 2: Fast and High-Quality End-to-End Text to Speech",
+     date(2020, 6, 8), ["Yi Ren", "Xu Tan", "Tao Qin"], ["FastSpeech 2"], ["FastSpeech"],
+     "Trains on ground-truth targets with pitch and energy predictors instead of distillation."),
+    ("2010.05646", "HiFi-GAN: Generative Adversarial Networks for Efficient and High Fidelity "
+     "Speech Synthesis", date(2020, 10, 12), ["Jungil Kong"], ["HiFi-GAN"], [],
+     "A GAN vocoder with multi-period discriminators, faster than WaveGlow."),
+    ("2106.06103", "Conditional Variational Autoencoder with Adversarial Learning for End-to-End "
+     "Text-to-Speech", date(2021, 6, 11), ["Jaehyeon Kim", "Jungil Kong"], ["VITS"], [],
+     "A single model from text to waveform with a HiFi-GAN style decoder."),
+    ("2203.16852", "JETS: Jointly Training FastSpeech2 and HiFi-GAN for End to End Text to Speech",
+     date(2022, 3, 31), ["Dan Lim"], [], [], "Trains the acoustic model and vocoder together."),
+    ("2212.04356", "Robust Speech Recognition via Large-Scale Weak Supervision",
+     date(2022, 12, 6), ["Alec Radford"], ["Whisper"], [],
+     "A Transformer encoder-decoder trained on weakly labelled web audio; unlike Deep Speech it "
+     "needs no curated transcripts. Not to be confused with deep speech models in general."),
+    ("2305.05084", "Fast Conformer with Linearly Scalable Attention for Efficient Speech "
+     "Recognition", date(2023, 5, 8), ["Dima Rekesh"], ["Fast Conformer"], [],
+     "Fast Conformer downsamples more aggressively than the Conformer."),
+    ("2409.06656", "Sortformer: Seamless Integration of Speaker Diarization and ASR by Bridging "
+     "Timestamps and Tokens", date(2024, 9, 10), ["Taejin Park"], ["Sortformer"], [],
+     "A diarization model on a Fast Conformer encoder that sorts speakers by arrival time."),
+]  # fmt: skip
+
+# list name -> section -> [(paper id, link text)] in reading order
+LISTS = {
+    "awesome-speech": {
+        "Text to Speech": [
+            ("1609.03499", "WaveNet"),
+            ("1703.10135", "Tacotron"),
+            ("1811.00002", "FastSpeech"),  # a mislabelled link, as real lists have
+            ("2010.05646", "HiFi-GAN"),
+            ("2106.06103", "VITS"),
+            ("2203.16852", "JETS"),
+        ],
+        "Recognition": [
+            ("1706.03762", "Attention is All You Need"),
+            ("2005.08100", "Conformer"),
+            ("2212.04356", "Whisper"),
+            ("2305.05084", "Fast Conformer"),
+        ],
+        "Speakers": [("1706.08612", "VoxCeleb"), ("2005.07143", "ECAPA-TDNN")],
+    }
+}
+
+
+def write_catalogue(db_url: str, citations: list[tuple[str, str]] = ()) -> store.Store:
+    catalogue = store.open_db(db_url)
+    with catalogue.transaction() as session:
+        for paper_id, title, published, authors, aliases, builds_on, note in PAPERS:
+            record = PaperRecord(paper_id, title, authors, published=published, source="snapshot")
+            store.upsert_paper(session, record, note=note, aliases=aliases, builds_on=builds_on)
+        for list_name, sections in LISTS.items():
+            reading_list = store.upsert_reading_list(session, list_name, "test", None)
+            rows = [
+                models.Mention(list_id=0, paper_id=paper_id, section=section, link_text=text,
+                               line=10 * section_number + line, kind="arxiv")
+                for section_number, (section, entries) in enumerate(sections.items())
+                for line, (paper_id, text) in enumerate(entries)
+            ]  # fmt: skip
+            store.replace_list_entries(session, reading_list, rows, [])
+        for citing, cited in citations:
+            session.add(models.Citation(citing_id=citing, cited_id=cited))
+    return catalogue
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path}/x.db"
+
+
+@pytest.fixture
+def papers(db_url: str) -> list[PaperView]:
+    catalogue = write_catalogue(db_url)
+    with catalogue.reading() as session:
+        return load_papers(session)
+
+
+@pytest.fixture
+def graph(papers: list[PaperView]) -> nx.MultiDiGraph:
+    return build_graph(papers, [])
+
+
+def edge(graph: nx.MultiDiGraph, later: str, earlier: str, kind: str) -> dict | None:
+    return graph.get_edge_data(later, earlier, key=kind)
+
+
+# --- edges ---
+
+
+def test_every_edge_has_a_kind_evidence_and_confidence(graph: nx.MultiDiGraph) -> None:
+    assert graph.number_of_nodes() == len(PAPERS)
+    kinds = set()
+    for first, second, data in graph.edges(data=True):
+        kinds.add(data["kind"])
+        assert first != second
+        assert data["kind"] in EDGE_KINDS
+        assert isinstance(data["evidence"], str)
+        assert data["evidence"]
+        assert 0.0 < data["confidence"] <= 1.0
+    assert kinds == {BUILDS_ON, CO_LISTED, SHARES_AUTHOR}  # no citations, no embeddings given
+
+
+def test_builds_on_from_title_notes_and_builds_on_lists(graph: nx.MultiDiGraph) -> None:
+    hifigan = edge(graph, "2203.16852", "2010.05646", BUILDS_ON)
+    assert hifigan["evidence"] == "title of JETS names 'HiFi-GAN'"
+    assert edge(graph, "2106.06103", "2010.05646", BUILDS_ON)["evidence"] == (
+        "note of VITS names 'HiFi-GAN'"
+    )
+    listed = edge(graph, "1712.05884", "1703.10135", BUILDS_ON)
+    assert "Tacotron 2" in listed["evidence"]
+    assert "'Tacotron'" in listed["evidence"]
+    # the title and our builds_on lists are stronger evidence than a passing mention in a note
+    assert listed["confidence"] > edge(graph, "2106.06103", "2010.05646", BUILDS_ON)["confidence"]
+
+
+def test_longest_name_wins_where_names_overlap(graph: nx.MultiDiGraph) -> None:
+    # "FastSpeech2" in the JETS title is FastSpeech 2, not FastSpeech
+    assert edge(graph, "2203.16852", "2006.04558", BUILDS_ON) is not None
+    assert edge(graph, "2203.16852", "1905.09263", BUILDS_ON) is None
+    # "Fast Conformer" in the Sortformer note is not the Conformer
+    assert edge(graph, "2409.06656", "2305.05084", BUILDS_ON) is not None
+    assert edge(graph, "2409.06656", "2005.08100", BUILDS_ON) is None
+    # while Fast Conformer's own note names the Conformer it changes
+    assert edge(graph, "2305.05084", "2005.08100", BUILDS_ON) is not None
+
+
+def test_builds_on_never_points_to_a_later_paper(graph: nx.MultiDiGraph) -> None:
+    # WaveNet's note mentions Tacotron 2, which came after it
+    assert edge(graph, "1609.03499", "1712.05884", BUILDS_ON) is None
+    for later, earlier, kind in graph.edges(keys=True):
+        if kind == BUILDS_ON:
+            assert compare_time(graph.nodes[earlier], graph.nodes[later]) in (-1, 0)
+
+
+def test_plain_word_names_match_only_with_their_capitals(graph: nx.MultiDiGraph) -> None:
+    whisper = edge(graph, "2212.04356", "1412.5567", BUILDS_ON)
+    assert whisper is not None
+    assert "'Deep Speech'" in whisper["evidence"]
+    names = catalogue_names(list(_views_by_id(graph).values()))
+    assert [name.paper_id for _, name in find_names("Deep Speech scales up", names)] == [
+        "1412.5567"
+    ]
+    assert find_names("we train deep speech models", names) == []
+
+
+def _views_by_id(graph: nx.MultiDiGraph) -> dict[str, PaperView]:
+    return {
+        node: PaperView(node, data["title"], [], data["year"], data["published"], [], None, None,
+                        aliases=data["aliases"])
+        for node, data in graph.nodes(data=True)
+    }  # fmt: skip
+
+
+def test_names_are_case_and_hyphen_insensitive(papers: list[PaperView]) -> None:
+    names = catalogue_names(papers)
+    for text in ("uses a hifi-gan vocoder", "a HiFi GAN vocoder", "FastSpeech2 and HIFI-GAN"):
+        assert "2010.05646" in {name.paper_id for _, name in find_names(text, names)}
+    assert {name.paper_id for _, name in find_names("tacotron2 features", names)} == {"1712.05884"}
+
+
+def test_mislabelled_link_text_is_not_a_name(papers: list[PaperView]) -> None:
+    waveglow = next(paper for paper in papers if paper.id == "1811.00002")
+    assert "FastSpeech" not in {name.text for name in names_of(waveglow)}
+    assert "WaveGlow" in {name.text for name in names_of(waveglow)}
+
+
+def test_citations_ignore_self_duplicates_unknown_and_keep_cycles(
+    papers: list[PaperView],
+) -> None:
+    citations = [
+        ("2106.06103", "2010.05646"),
+        ("2106.06103", "2010.05646"),  # twice
+        ("2106.06103", "2106.06103"),  # itself
+        ("2106.06103", "s2:outside"),  # a stub not in the catalogue
+        ("1905.09263", "2006.04558"),  # a cycle between FastSpeech and FastSpeech 2
+        ("2006.04558", "1905.09263"),
+    ]
+    graph = build_graph(papers, citations)
+    cites = [(first, second) for first, second, kind in graph.edges(keys=True) if kind == CITES]
+    assert sorted(cites) == [
+        ("1905.09263", "2006.04558"),
+        ("2006.04558", "1905.09263"),
+        ("2106.06103", "2010.05646"),
+    ]
+    assert edge(graph, "2106.06103", "2010.05646", CITES)["evidence"] == (
+        "cited in Semantic Scholar references"
+    )
+    plan = prerequisites(graph, "2006.04558", depth=MAX_DEPTH)
+    assert "1905.09263" in [step.id for step in plan.steps]
+    assert find_path(graph, "1905.09263", "2006.04558").found
+
+
+def test_similar_pairs_point_from_later_to_earlier(papers: list[PaperView]) -> None:
+    graph = build_graph(papers, [], [("1703.10135", "2106.06103", 0.8), ("x", "1703.10135", 0.9)])
+    similar = edge(graph, "2106.06103", "1703.10135", SIMILAR)
+    assert similar["evidence"] == "embedding similarity 0.80"
+    assert similar["confidence"] == pytest.approx(0.48)
+    assert edge(graph, "1703.10135", "2106.06103", SIMILAR) is None
+    assert similar["confidence"] < edge(graph, "2106.06103", "2010.05646", BUILDS_ON)["confidence"]
+
+
+def test_co_listed_follows_the_order_of_the_section(graph: nx.MultiDiGraph) -> None:
+    listed = edge(graph, "2106.06103", "1703.10135", CO_LISTED)
+    assert listed["evidence"] == "both in 'awesome-speech > Text to Speech', Tacotron listed first"
+    assert edge(graph, "1703.10135", "2106.06103", CO_LISTED) is None
+    assert edge(graph, "2212.04356", "1703.10135", CO_LISTED) is None  # different sections
+
+
+def test_shared_authors(graph: nx.MultiDiGraph) -> None:
+    shared = edge(graph, "2006.04558", "1905.09263", SHARES_AUTHOR)
+    assert shared["evidence"] == "both by Yi Ren, Xu Tan"
+    assert edge(graph, "1712.05884", "1703.10135", SHARES_AUTHOR) is not None
+
+
+# --- prerequisites ---
+
+
+def assert_reading_order(graph: nx.MultiDiGraph, plan_ids: list[str], target: str) -> None:
+    """No paper after the target; each builds_on/cites dependency before its dependent."""
+    position = {paper_id: index for index, paper_id in enumerate(plan_ids)}
+    for paper_id in plan_ids:
+        assert compare_time(graph.nodes[paper_id], graph.nodes[target]) in (-1, 0)
+        for _, dependency, kind in graph.out_edges(paper_id, keys=True):
+            if kind in (CITES, BUILDS_ON) and dependency in position:
+                assert position[dependency] < position[paper_id], (dependency, paper_id)
+
+
+def test_plan_for_jets_lists_the_classics_in_order(graph: nx.MultiDiGraph) -> None:
+    plan = prerequisites(graph, "2203.16852")
+    ids = [step.id for step in plan.steps]
+    for classic in ("2006.04558", "2010.05646", "1905.09263", "1609.03499", "1811.00002"):
+        assert classic in ids
+    assert ids.index("1905.09263") < ids.index("2006.04558")  # FastSpeech before FastSpeech 2
+    assert ids.index("1609.03499") < ids.index("1811.00002") < ids.index("2010.05646")
+    assert_reading_order(graph, ids, "2203.16852")
+    fastspeech = next(step for step in plan.steps if step.id == "1905.09263")
+    assert [(e.source, e.target) for e in fastspeech.evidence] == [
+        ("2203.16852", "2006.04558"),
+        ("2006.04558", "1905.09263"),
+    ]
+    assert fastspeech.confidence == pytest.approx(
+        fastspeech.evidence[0].confidence * fastspeech.evidence[1].confidence
+    )
+    document = plan.to_json()
+    assert document["target"] == "2203.16852"
+    assert set(document["plan"][0]) >= {"id", "title", "year", "confidence", "evidence"}
+
+
+def test_plan_never_lists_a_later_paper(papers: list[PaperView]) -> None:
+    # similarity and list order both link Tacotron to later papers; none may come before it
+    graph = build_graph(papers, [("1703.10135", "2106.06103")], [("1703.10135", "2010.05646", 0.9)])
+    plan = prerequisites(graph, "1703.10135", depth=MAX_DEPTH)
+    assert [step.id for step in plan.steps] == ["1609.03499"]  # listed before it, and older
+
+
+def test_same_month_needs_citation_or_named_method(papers: list[PaperView]) -> None:
+    similar_only = build_graph(papers, [], [("1706.03762", "1706.08612", 0.95)])
+    assert "1706.03762" not in [s.id for s in prerequisites(similar_only, "1706.08612").steps]
+    cited = build_graph(papers, [("1706.08612", "1706.03762")])
+    steps = prerequisites(cited, "1706.08612").steps
+    assert [(s.id, s.evidence[0].kind) for s in steps] == [("1706.03762", CITES)]
+
+
+def test_citations_rank_first(papers: list[PaperView]) -> None:
+    graph = build_graph(papers, [("2106.06103", "2010.05646")])
+    hifigan = next(s for s in prerequisites(graph, "2106.06103").steps if s.id == "2010.05646")
+    assert hifigan.evidence[0].kind == CITES
+    assert hifigan.confidence == pytest.approx(0.9)
+
+
+def test_plan_from_the_store_with_citations(db_url: str) -> None:
+    catalogue = write_catalogue(db_url, citations=[("2212.04356", "2005.08100")])
+    with catalogue.reading() as session:
+        graph = build_graph(load_papers(session), citation_pairs(session))
+    steps = prerequisites(graph, "2212.04356", depth=1).steps
+    assert ("2005.08100", CITES) in [(s.id, s.evidence[0].kind) for s in steps]
+
+
+def test_depth_limits_the_chain(graph: nx.MultiDiGraph) -> None:
+    direct = prerequisites(graph, "2203.16852", depth=1)
+    assert all(len(step.evidence) == 1 for step in direct.steps)
+    assert "1905.09263" not in [step.id for step in direct.steps]  # two links back
+    assert "1905.09263" in [step.id for step in prerequisites(graph, "2203.16852", 2).steps]
+
+
+def test_depth_zero_and_huge(graph: nx.MultiDiGraph) -> None:
+    empty = prerequisites(graph, "2203.16852", depth=0)
+    assert empty.steps == []
+    assert "depth 0" in empty.message
+    huge = prerequisites(graph, "2203.16852", depth=10**9)
+    assert huge.depth == MAX_DEPTH
+    assert "reduced" in huge.message
+    assert huge.steps
+
+
+def test_oldest_paper_has_an_empty_plan(graph: nx.MultiDiGraph) -> None:
+    plan = prerequisites(graph, "1412.5567")
+    assert plan.steps == []
+    assert "no earlier catalogue paper" in plan.message
+
+
+def test_unknown_malformed_and_named_ids(graph: nx.MultiDiGraph) -> None:
+    with pytest.raises(PaperNotFound, match=r"2999\.99999 is not in the catalogue"):
+        prerequisites(graph, "2999.99999")
+    with pytest.raises(InvalidPaperId, match="not an arXiv id"):
+        prerequisites(graph, "not an id!")
+    assert prerequisites(graph, "VITS").target == "2106.06103"
+    assert prerequisites(graph, "arXiv:2106.06103v2").target == "2106.06103"
+
+
+# --- paths ---
+
+
+def test_path_moves_forward_in_time_with_reasons(graph: nx.MultiDiGraph) -> None:
+    result = find_path(graph, "1706.03762", "2409.06656")
+    assert result.found
+    ids = [step.id for step in result.steps]
+    assert ids == ["1706.03762", "2005.08100", "2305.05084", "2409.06656"]
+    assert result.steps[0].via is None
+    assert all(step.via.kind == BUILDS_ON for step in result.steps[1:])
+    document = result.to_json()
+    assert (document["from"], document["to"]) == ("1706.03762", "2409.06656")
+    assert document["path"][1]["via"]["evidence"] == "title of Conformer names 'Transformer'"
+
+
+def test_path_to_itself(graph: nx.MultiDiGraph) -> None:
+    result = find_path(graph, "2106.06103", "VITS")
+    assert result.found
+    assert [step.id for step in result.steps] == ["2106.06103"]
+    assert "same paper" in result.message
+
+
+def test_path_backwards_in_time_offers_the_other_direction(graph: nx.MultiDiGraph) -> None:
+    result = find_path(graph, "2305.05084", "1706.03762")
+    assert not result.found
+    assert "newer" in result.message
+    assert next(step.id for step in result.alternative.steps) == "1706.03762"
+
+
+def test_no_path_offers_the_nearest_alternative(papers: list[PaperView]) -> None:
+    # ECAPA-TDNN and the Conformer appeared the same month: similarity alone cannot order them
+    graph = build_graph(papers, [], [("2005.07143", "2005.08100", 0.9)])
+    result = find_path(graph, "1706.08612", "2409.06656")  # VoxCeleb to Sortformer
+    assert not result.found
+    assert "no time-consistent" in result.message
+    alternative = result.alternative
+    assert [step.id for step in alternative.steps] == ["1706.08612", "2005.07143"]
+    assert "closest reachable paper to 2409.06656: 2005.07143, 3 link(s) away" in (
+        alternative.message
+    )
+    assert result.to_json()["alternative"]["path"][1]["via"]["kind"] == BUILDS_ON
+
+
+def test_no_path_and_nothing_near(graph: nx.MultiDiGraph) -> None:
+    result = find_path(graph, "1706.08612", "2409.06656")
+    assert not result.found
+    assert result.alternative is None
+    assert result.to_json()["path"] == []
+
+
+def test_path_unknown_id(graph: nx.MultiDiGraph) -> None:
+    with pytest.raises(PaperNotFound):
+        find_path(graph, "1706.03762", "1234.56789")
+
+
+# --- commands ---
+
+
+def run(db_url: str, tmp_path: Path, *arguments: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(
+        app, ["--db-url", db_url, "--data-dir", str(tmp_path / "data"), *arguments]
+    )
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_prereqs_and_path_commands(db_url: str, tmp_path: Path) -> None:
+    write_catalogue(db_url)
+    code, out, _ = run(db_url, tmp_path, "prereqs", "2203.16852", "--json")
+    assert code == 0
+    document = json.loads(out)
+    assert document["target"] == "2203.16852"
+    assert "2010.05646" in [step["id"] for step in document["plan"]]
+    code, out, _ = run(db_url, tmp_path, "path", "1706.03762", "2305.05084", "--json")
+    assert code == 0
+    steps = json.loads(out)["path"]
+    assert [step["id"] for step in steps] == ["1706.03762", "2005.08100", "2305.05084"]
+    assert set(steps[1]["via"]) >= {"kind", "evidence"}
+    code, out, _ = run(db_url, tmp_path, "prereqs", "JETS")
+    assert code == 0
+    assert "HiFi-GAN" in out
+    assert "papers to read first" in out
+
+
+def test_commands_fail_with_one_line(db_url: str, tmp_path: Path) -> None:
+    write_catalogue(db_url)
+    code, _, err = run(db_url, tmp_path, "prereqs", "2999.99999")
+    assert code == 1
+    assert err.strip().count("\n") == 0
+    assert "not in the catalogue" in err
+    code, _, err = run(db_url, tmp_path, "path", "1706.03762", "no such thing")
+    assert code == 1
+    assert "not an arXiv id" in err
+    code, out, _ = run(db_url, tmp_path, "prereqs", "2203.16852", "--depth", "0")
+    assert code == 0
+    assert "depth 0" in out
+
+
+def test_commands_on_an_empty_catalogue(db_url: str, tmp_path: Path) -> None:
+    code, _, err = run(db_url, tmp_path, "prereqs", "2203.16852")
+    assert code == 1
+    assert "catalogue is empty" in err
+
+
+# --- the real seed catalogue ---
+
+
+@pytest.fixture(scope="module")
+def seed_graph(seed_settings) -> nx.MultiDiGraph:
+    from speechgraph.knowledge import IndexNeighbours, load_knowledge
+
+    catalogue = store.open_db(seed_settings.db_url)
+    try:
+        return load_knowledge(catalogue, IndexNeighbours(seed_settings.index_dir)).graph
+    finally:
+        catalogue.dispose()
+
+
+@pytest.mark.slow
+def test_seed_plan_for_jets_reads_the_tts_classics(seed_graph: nx.MultiDiGraph) -> None:
+    plan = prerequisites(seed_graph, "2203.16852")
+    ids = [step.id for step in plan.steps]
+    for classic in ("2006.04558", "1905.09263", "2010.05646", "1609.03499", "1712.05884"):
+        assert classic in ids, classic
+    assert_reading_order(seed_graph, ids, "2203.16852")
+    assert all(step.evidence for step in plan.steps)
+
+
+@pytest.mark.slow
+def test_seed_plan_for_vits_starts_from_wavenet_and_tacotron(seed_graph: nx.MultiDiGraph) -> None:
+    ids = [step.id for step in prerequisites(seed_graph, "2106.06103").steps]
+    assert {"1609.03499", "1703.10135", "1712.05884", "2010.05646"} <= set(ids)
+    assert_reading_order(seed_graph, ids, "2106.06103")
+
+
+@pytest.mark.slow
+def test_seed_path_from_the_transformer_to_fast_conformer(seed_graph: nx.MultiDiGraph) -> None:
+    result = find_path(seed_graph, "1706.03762", "2305.05084")
+    assert [step.id for step in result.steps] == ["1706.03762", "2005.08100", "2305.05084"]
+    for path_to in ("2212.04356", "2401.16658"):
+        steps = find_path(seed_graph, "1706.03762", path_to).steps
+        dates = [seed_graph.nodes[step.id]["published"] for step in steps]
+        assert steps[-1].id == path_to
+        assert dates == sorted(dates)

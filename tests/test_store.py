@@ -1,0 +1,162 @@
+"""The store on real SQLite files: schema creation, refusals, idempotent upserts, stubs."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlmodel import select
+
+from speechgraph import models
+from speechgraph.catalogue import catalogue_stats, citation_pairs, get_paper, load_papers
+from speechgraph.errors import DatabaseError, PaperNotFound
+from speechgraph.records import PaperRecord, Reference
+from speechgraph.store import (
+    SCHEMA_VERSION,
+    bump_catalogue_version,
+    get_meta,
+    open_db,
+    replace_citations,
+    upsert_paper,
+)
+
+
+def wav2vec2(**changes: object) -> PaperRecord:
+    record = PaperRecord(
+        arxiv_id="2006.11477",
+        title="wav2vec 2.0: A Framework for Self-Supervised Learning of Speech Representations",
+        authors=["Alexei Baevski", "Henry Zhou", "Abdelrahman Mohamed", "Michael Auli"],
+        published=date(2020, 6, 20),
+        version=3,
+        categories=["cs.CL", "cs.LG", "eess.AS"],
+        source="snapshot",
+    )
+    for key, value in changes.items():
+        setattr(record, key, value)
+    return record
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'catalogue.db'}"
+
+
+def test_new_database_gets_the_current_schema_version(db_url: str) -> None:
+    store = open_db(db_url)
+    with store.reading() as session:
+        assert get_meta(session, "schema_version") == str(SCHEMA_VERSION)
+    store.dispose()
+
+
+def test_file_that_is_not_sqlite_is_refused_and_left_alone(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_bytes(b"this is a text file, not a database\n" * 40)
+    before = path.read_bytes()
+    with pytest.raises(DatabaseError, match=r"notes\.db is not a usable database"):
+        open_db(f"sqlite:///{path}")
+    assert path.read_bytes() == before
+
+
+def test_database_from_a_newer_speechgraph_is_refused(db_url: str, tmp_path: Path) -> None:
+    open_db(db_url).dispose()
+    with sqlite3.connect(tmp_path / "catalogue.db") as connection:
+        connection.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(DatabaseError, match=r"newer speechgraph \(schema 99"):
+        open_db(db_url)
+
+
+def test_foreign_sqlite_database_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE TABLE songs (title TEXT)")
+    with pytest.raises(DatabaseError, match="not a speechgraph catalogue"):
+        open_db(f"sqlite:///{path}")
+
+
+def test_bad_url_is_a_clear_error() -> None:
+    with pytest.raises(DatabaseError, match="not a database URL"):
+        open_db("not a url at all")
+
+
+def test_upsert_is_idempotent_and_keeps_authors_in_order(db_url: str) -> None:
+    store = open_db(db_url)
+    for _ in range(2):
+        with store.transaction() as session:
+            upsert_paper(session, wav2vec2(), note="Our note.", aliases=["wav2vec 2.0"])
+    with store.reading() as session:
+        papers = load_papers(session)
+        assert [paper.id for paper in papers] == ["2006.11477"]
+        paper = papers[0]
+        assert paper.authors == wav2vec2().authors
+        assert paper.categories == ["cs.CL", "cs.LG", "eess.AS"]
+        assert paper.version == 3 and paper.year == 2020
+        assert len(session.exec(select(models.Author)).all()) == 4
+    store.dispose()
+
+
+def test_live_record_adds_the_abstract_and_keeps_our_note(db_url: str) -> None:
+    store = open_db(db_url)
+    with store.transaction() as session:
+        upsert_paper(session, wav2vec2(), note="Our note.", topic="self-supervised")
+    with store.transaction() as session:
+        upsert_paper(session, wav2vec2(abstract="Abstract from arXiv.", source="arxiv"))
+    with store.transaction() as session:  # a later snapshot record must not erase it
+        upsert_paper(session, wav2vec2())
+    with store.reading() as session:
+        paper = get_paper(session, "2006.11477")
+    assert paper.abstract == "Abstract from arXiv."
+    assert paper.note == "Our note."
+    assert paper.topic == "self-supervised"
+    assert paper.source == "arxiv"
+    store.dispose()
+
+
+def test_failed_transaction_changes_nothing(db_url: str) -> None:
+    store = open_db(db_url)
+    with store.transaction() as session:
+        upsert_paper(session, wav2vec2())
+        bump_catalogue_version(session)
+    with pytest.raises(RuntimeError), store.transaction() as session:
+        upsert_paper(session, wav2vec2(title="changed"))
+        bump_catalogue_version(session)
+        raise RuntimeError("killed half-way")
+    with store.reading() as session:
+        assert get_paper(session, "2006.11477").title.startswith("wav2vec 2.0")
+        assert catalogue_stats(session)["catalogue_version"] == 1
+    store.dispose()
+
+
+def test_citations_store_stubs_and_ignore_self_and_duplicate_references(db_url: str) -> None:
+    store = open_db(db_url)
+    references = [
+        Reference("Attention Is All You Need", 2017, arxiv_id="1706.03762"),
+        Reference("Attention Is All You Need", 2017, arxiv_id="1706.03762"),
+        Reference("wav2vec 2.0", 2020, arxiv_id="2006.11477"),
+        Reference("A paper with no arXiv id", 2015, s2_id="abc123"),
+        Reference("No identifier at all", 2010),
+    ]
+    with store.transaction() as session:
+        upsert_paper(session, wav2vec2())
+        assert replace_citations(session, "2006.11477", references, citation_count=42) == 2
+    with store.transaction() as session:  # rerun: same edges, no duplicates
+        replace_citations(session, "2006.11477", references, citation_count=42)
+    with store.reading() as session:
+        assert sorted(citation_pairs(session)) == [
+            ("2006.11477", "1706.03762"),
+            ("2006.11477", "s2:abc123"),
+        ]
+        stats = catalogue_stats(session)
+        assert stats["papers"] == 1 and stats["citation_stubs"] == 2
+        assert get_paper(session, "2006.11477").citation_count == 42
+        stub = load_papers(session, ["s2:abc123"])[0]
+        assert stub.is_stub and stub.title == "A paper with no arXiv id"
+    store.dispose()
+
+
+def test_unknown_paper_names_the_id_and_what_to_run(db_url: str) -> None:
+    store = open_db(db_url)
+    with store.reading() as session, pytest.raises(PaperNotFound, match=r"9999\.99999.*speechgraph"):
+        get_paper(session, "9999.99999")
+    store.dispose()
