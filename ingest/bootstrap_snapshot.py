@@ -1,10 +1,11 @@
 """Make ingest/snapshot.json from the verified facts tables and our notes, with no network.
 
-    python ingest/bootstrap_snapshot.py --facts ../shared/catalogue [--notes ingest/notes.json]
+    python ingest/bootstrap_snapshot.py --facts ../shared/catalogue [--notes NOTES.json]
 
 The facts (ids, titles, authors, dates, categories) come from `arxiv_facts.tsv`; the text
 citations that the facts table resolves to arXiv come from `text_references.tsv`; notes, aliases,
-topics and the methods each paper builds on come from notes.json (our own words). The script
+topics and the methods each paper builds on (our own words) come from the current snapshot, or
+from a JSON file {arxiv_id: {"note", "aliases", "topic", "builds_on"}} given with --notes. It
 builds a catalogue through the ordinary offline refresh and writes its snapshot, so the file is
 exactly what `speechgraph snapshot` would write for that catalogue.
 """
@@ -144,14 +145,22 @@ def _facts_match(number: str, mention, resolutions: list[tuple[str, str, str]]) 
     return None
 
 
+def read_annotations(path: Path) -> dict[str, dict]:
+    """Notes, aliases, topics and builds_on by arXiv id, from a notes file or a snapshot."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if isinstance(data, dict) and "papers" in data:
+        return {paper["id"]: paper for paper in data["papers"]}
+    return data
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--facts", type=Path, default=HERE.parent.parent / "shared" / "catalogue")
-    parser.add_argument("--notes", type=Path, default=HERE / "notes.json")
+    parser.add_argument("--notes", type=Path, default=None)
     parser.add_argument("--out", type=Path, default=HERE / "snapshot.json")
     args = parser.parse_args()
 
-    notes = json.loads(args.notes.read_text(encoding="utf-8"))
+    notes = read_annotations(args.notes or args.out)
     papers = fact_papers(args.facts)
     for paper_id, paper in papers.items():
         annotation = notes.get(paper_id, {})

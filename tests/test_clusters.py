@@ -40,8 +40,8 @@ PAPERS = [
      "llm"),
     ("2405.09673", "LoRA Learns Less and Forgets Less",
      "Low-rank adaptation of large language models forgets less than full fine-tuning.", "llm"),
-    ("2309.07875", "Safety-Tuned LLaMAs: Lessons From Improving the Safety of Large Language Models "
-     "that Follow Instructions", "Safety data in instruction tuning of language models.", "llm"),
+    ("2309.07875", "Safety-Tuned LLaMAs: Lessons From Improving the Safety of Large Language "
+     "Models that Follow Instructions", "Safety data in instruction tuning of language models.", "llm"),
 ]  # fmt: skip
 IDS = [paper[0] for paper in PAPERS]
 TEXTS = [f"{title}. {note}" for _, title, note, _ in PAPERS]
@@ -96,9 +96,8 @@ def test_clusters_are_deterministic_with_coordinates(vectors: np.ndarray) -> Non
 
 
 def test_graph_only_clusters_use_modularity(tmp_path: Path) -> None:
-    from test_graph import write_catalogue
-
     from speechgraph.catalogue import load_papers
+    from test_graph import write_catalogue
 
     catalogue = write_catalogue(f"sqlite:///{tmp_path}/x.db")
     with catalogue.reading() as session:
@@ -126,13 +125,15 @@ def test_without_embeddings_or_links_one_cluster_with_a_message() -> None:
 def test_class_based_tfidf_prefers_words_of_one_class() -> None:
     terms = distinctive_terms(
         [
-            "speech synthesis vocoder speech synthesis vocoder speech",
-            "speaker verification speaker embeddings speech",
+            "speech synthesis with a vocoder. speech vocoder on mel frames",
+            "speech from one speaker. speech speaker embeddings",
+            "speech language model. speech language forgetting",
         ]
     )
-    assert "speech" not in terms[0][:1]
-    assert terms[0][0] in {"speech synthesis", "vocoder", "synthesis"}
-    assert terms[1][0] in {"speaker", "speaker verification"}
+    assert all("speech" not in document for document in terms)  # in every class: no label
+    assert terms[0][0] == "vocoder"
+    assert terms[1][0] == "speaker"
+    assert terms[2][0] == "language"
     assert distinctive_terms(["the of and", ""]) == [[], []]
 
 

@@ -249,15 +249,21 @@ def read_list_file(path: Path) -> str:
         raise ReadingListError(
             f"cannot read reading list {path} ({error.strerror}); check its permissions"
         ) from error
+    return decode_list_bytes(data, str(path))
+
+
+def decode_list_bytes(data: bytes, location: str) -> str:
+    """The text of a reading list read from a file or a URL; raises ReadingListError naming
+    `location` when it is empty or binary."""
     if not data.strip():
-        raise ReadingListError(f"reading list {path} is empty; add paper links to it")
+        raise ReadingListError(f"reading list {location} is empty; add paper links to it")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
     if _looks_binary(text):
         raise ReadingListError(
-            f"reading list {path} is not text (binary data); give a Markdown or text file"
+            f"reading list {location} is not text (binary data); give a Markdown or text file"
         )
     return text
 

@@ -1,0 +1,101 @@
+"""Shared fixtures of the search tests: the real model (loaded once per session) and a small
+catalogue of 16 papers with our own notes, stored through `open_db` and indexed for real.
+
+Imported by test_embed.py, test_index.py and test_search.py; session fixtures run once.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from speechgraph import models
+from speechgraph.config import DEFAULT_MODEL, Settings
+from speechgraph.embed import TorchEncoder, load_encoder
+from speechgraph.records import ARXIV, PaperRecord
+from speechgraph.store import (
+    Store,
+    bump_catalogue_version,
+    open_db,
+    replace_list_entries,
+    upsert_paper,
+    upsert_reading_list,
+)
+
+FIXTURE_FILE = Path(__file__).parent / "data" / "search" / "papers.json"
+
+
+def fixture_papers() -> dict:
+    return json.loads(FIXTURE_FILE.read_text(encoding="utf-8"))
+
+
+def settings_for(data_dir: Path) -> Settings:
+    return Settings.load(data_dir=data_dir, db_url=f"sqlite:///{data_dir / 'speechgraph.db'}")
+
+
+def store_fixture_catalogue(store: Store) -> None:
+    """Write the fixture papers, their reading lists and mentions; bump the catalogue version."""
+    data = fixture_papers()
+    with store.transaction() as session:
+        mentions: dict[str, list[models.Mention]] = {name: [] for name in data["lists"]}
+        for line, paper in enumerate(data["papers"], start=1):
+            record = PaperRecord(
+                arxiv_id=paper["id"],
+                title=paper["title"],
+                authors=paper["authors"],
+                published=date.fromisoformat(paper["published"]),
+                categories=paper["categories"],
+                source="snapshot",
+            )
+            upsert_paper(session, record, note=paper["note"])
+            if paper.get("list"):
+                mentions[paper["list"]].append(
+                    models.Mention(
+                        list_id=0,
+                        paper_id=paper["id"],
+                        section=paper["section"],
+                        link_text=paper["title"].split(":")[0],
+                        line=line,
+                        kind=ARXIV,
+                        url=f"https://arxiv.org/abs/{paper['id']}",
+                        resolution="link",
+                    )
+                )
+        for name, rows in mentions.items():
+            reading_list = upsert_reading_list(session, name, f"tests/{name}.md", None)
+            replace_list_entries(session, reading_list, rows, [])
+        bump_catalogue_version(session)
+
+
+@pytest.fixture(scope="session")
+def encoder(tmp_path_factory: pytest.TempPathFactory) -> TorchEncoder:
+    """The real default model, from the installed wheel, offline."""
+    return load_encoder(DEFAULT_MODEL, tmp_path_factory.mktemp("model-memo"))
+
+
+@pytest.fixture(scope="session")
+def search_home(tmp_path_factory: pytest.TempPathFactory, encoder: TorchEncoder) -> Settings:
+    """A data directory holding the fixture catalogue, its indexes and the ONNX query model."""
+    from speechgraph.indexing import sync_index
+
+    settings = settings_for(tmp_path_factory.mktemp("search-home"))
+    store = open_db(settings.db_url)
+    try:
+        store_fixture_catalogue(store)
+        sync_index(settings, store, encoder=encoder)
+    finally:
+        store.dispose()
+    return settings
+
+
+@pytest.fixture
+def fresh_home(tmp_path: Path, search_home: Settings) -> Settings:
+    """A private copy of `search_home` that a test may change (the ONNX export is shared)."""
+    data_dir = tmp_path / "home"
+    shutil.copytree(search_home.data_dir, data_dir, ignore=shutil.ignore_patterns("onnx"))
+    (data_dir / "cache" / "onnx").symlink_to(search_home.cache_dir / "onnx")
+    return settings_for(data_dir)
