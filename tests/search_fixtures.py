@@ -71,14 +71,16 @@ def store_fixture_catalogue(store: Store) -> None:
         bump_catalogue_version(session)
 
 
-@pytest.fixture(scope="session")
-def encoder(tmp_path_factory: pytest.TempPathFactory) -> TorchEncoder:
+@pytest.fixture(scope="session", name="encoder")
+def encoder_fixture(tmp_path_factory: pytest.TempPathFactory) -> TorchEncoder:
     """The real default model, from the installed wheel, offline."""
     return load_encoder(DEFAULT_MODEL, tmp_path_factory.mktemp("model-memo"))
 
 
-@pytest.fixture(scope="session")
-def search_home(tmp_path_factory: pytest.TempPathFactory, encoder: TorchEncoder) -> Settings:
+@pytest.fixture(scope="session", name="search_home")
+def search_home_fixture(
+    tmp_path_factory: pytest.TempPathFactory, encoder: TorchEncoder
+) -> Settings:
     """A data directory holding the fixture catalogue, its indexes and the ONNX query model."""
     from speechgraph.indexing import sync_index
 
@@ -92,8 +94,8 @@ def search_home(tmp_path_factory: pytest.TempPathFactory, encoder: TorchEncoder)
     return settings
 
 
-@pytest.fixture
-def fresh_home(tmp_path: Path, search_home: Settings) -> Settings:
+@pytest.fixture(name="fresh_home")
+def fresh_home_fixture(tmp_path: Path, search_home: Settings) -> Settings:
     """A private copy of `search_home` that a test may change (the ONNX export is shared)."""
     data_dir = tmp_path / "home"
     shutil.copytree(search_home.data_dir, data_dir, ignore=shutil.ignore_patterns("onnx"))

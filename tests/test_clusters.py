@@ -41,7 +41,8 @@ PAPERS = [
     ("2405.09673", "LoRA Learns Less and Forgets Less",
      "Low-rank adaptation of large language models forgets less than full fine-tuning.", "llm"),
     ("2309.07875", "Safety-Tuned LLaMAs: Lessons From Improving the Safety of Large Language "
-     "Models that Follow Instructions", "Safety data in instruction tuning of language models.", "llm"),
+     "Models that Follow Instructions", "Safety data in instruction tuning of language models.",
+     "llm"),
 ]  # fmt: skip
 IDS = [paper[0] for paper in PAPERS]
 TEXTS = [f"{title}. {note}" for _, title, note, _ in PAPERS]

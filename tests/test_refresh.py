@@ -12,10 +12,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+
 from conftest import FACTS_DIR
 from fake_arxiv import FakeArxiv, status_response
 from fake_s2 import FakeS2, server_error
-
 from speechgraph.arxiv_client import ArxivClient
 from speechgraph.catalogue import catalogue_stats, citation_pairs, get_paper, load_papers
 from speechgraph.citations import CitationClient
@@ -51,7 +51,9 @@ def file_digest(settings: Settings) -> str:
 def catalogue_state(settings: Settings) -> dict[str, object]:
     store = open_db(settings.db_url)
     with store.reading() as session:
-        papers = {paper.id: (paper.title, paper.version, paper.abstract) for paper in load_papers(session)}
+        papers = {
+            paper.id: (paper.title, paper.version, paper.abstract) for paper in load_papers(session)
+        }
         stats = catalogue_stats(session)
     store.dispose()
     return {"papers": papers, "mentions": stats["mentions"], "version": stats["catalogue_version"]}
@@ -88,7 +90,9 @@ def test_offline_facts_match_the_verified_table(seed_settings: Settings) -> None
         paper = papers[row["arxiv_id"]]
         assert paper.title == row["title"]
         assert paper.published == date(int(row["year"]), int(row["month"]), 1)
-        verified = [name for name in row["authors"].split("; ") if "?" not in name and "et al" not in name]
+        verified = [
+            name for name in row["authors"].split("; ") if "?" not in name and "et al" not in name
+        ]
         assert paper.authors == verified
         if row["primary_category"]:
             assert paper.categories[0] == row["primary_category"]
@@ -102,7 +106,11 @@ def test_text_citations_resolve_to_the_ids_of_the_facts_table(seed_settings: Set
     store.dispose()
     assert [mention.kind for mention in cycle_gan.mentions] == ["text"]
     assert cycle_gan.mentions[0].list == "awesome-speech"
-    assert {mention.list for mention in whisper.mentions} == {"generative-speech", "ai-speech-engineer-roadmap", "voice-models-25"}
+    assert {mention.list for mention in whisper.mentions} == {
+        "generative-speech",
+        "ai-speech-engineer-roadmap",
+        "voice-models-25",
+    }
 
 
 def test_offline_rerun_is_idempotent(seed_copy: Settings) -> None:
@@ -114,7 +122,9 @@ def test_offline_rerun_is_idempotent(seed_copy: Settings) -> None:
     assert after["mentions"] == before["mentions"]
 
 
-def test_missing_configured_list_falls_back_to_the_snapshot(seed_copy: Settings, tmp_path: Path) -> None:
+def test_missing_configured_list_falls_back_to_the_snapshot(
+    seed_copy: Settings, tmp_path: Path
+) -> None:
     ingest = tmp_path / "ingest"
     ingest.mkdir()
     (ingest / "snapshot.json").write_bytes(seed_copy.snapshot_file.read_bytes())
@@ -163,7 +173,9 @@ def test_unreachable_list_url_is_a_clear_error(seed_copy: Settings) -> None:
         )
 
 
-def test_refresh_interrupted_while_storing_leaves_the_previous_catalogue(seed_copy: Settings) -> None:
+def test_refresh_interrupted_while_storing_leaves_the_previous_catalogue(
+    seed_copy: Settings,
+) -> None:
     before = catalogue_state(seed_copy)
 
     def interrupt(stage: str, done: int, total: int) -> None:
@@ -202,7 +214,9 @@ def arxiv_client(fake: FakeArxiv) -> ArxivClient:
 
 
 def citation_client(fake: FakeS2, cache: Path) -> CitationClient:
-    return CitationClient(fake.base_url, delay_seconds=0.0, max_retries=1, cache_dir=cache, backoff_base=0.1)
+    return CitationClient(
+        fake.base_url, delay_seconds=0.0, max_retries=1, cache_dir=cache, backoff_base=0.1
+    )
 
 
 def s2_papers_citing(pairs: dict[str, list[str]]) -> dict[str, dict]:
@@ -215,7 +229,12 @@ def s2_papers_citing(pairs: dict[str, list[str]]) -> dict[str, dict]:
             "citationCount": 10,
             "referenceCount": len(cited),
             "references": [
-                {"paperId": hashlib.sha1(c.encode()).hexdigest(), "externalIds": {"ArXiv": c}, "title": c, "year": 2017}
+                {
+                    "paperId": hashlib.sha1(c.encode()).hexdigest(),
+                    "externalIds": {"ArXiv": c},
+                    "title": c,
+                    "year": 2017,
+                }
                 for c in cited
             ],
         }
@@ -266,11 +285,15 @@ def test_online_refresh_fetches_abstracts_keeps_notes_and_stores_citations(
     assert ("2106.06103", "2010.05646") in pairs and ("2106.06103", "2106.06103") not in pairs
 
 
-def test_online_rerun_fetches_only_what_is_new_or_stale(fresh_settings: Settings, tmp_path: Path) -> None:
+def test_online_rerun_fetches_only_what_is_new_or_stale(
+    fresh_settings: Settings, tmp_path: Path
+) -> None:
     records = live_records(fresh_settings)
     with FakeArxiv(records) as arxiv:
         client = arxiv_client(arxiv)
-        refresh_catalogue(fresh_settings, offline=False, citations=False, update_index=False, arxiv_client=client)
+        refresh_catalogue(
+            fresh_settings, offline=False, citations=False, update_index=False, arxiv_client=client
+        )
         first = len(arxiv.requests)
         report = refresh_catalogue(
             fresh_settings, offline=False, citations=False, update_index=False, arxiv_client=client
@@ -282,14 +305,20 @@ def test_online_rerun_fetches_only_what_is_new_or_stale(fresh_settings: Settings
 
 def test_unknown_arxiv_id_is_reported_as_failed(fresh_settings: Settings, tmp_path: Path) -> None:
     listing = tmp_path / "mine.md"
-    listing.write_text("# Mine\n\n* [Real](https://arxiv.org/abs/2106.06103)\n* [Ghost](https://arxiv.org/abs/2312.99999v2)\n")
+    listing.write_text(
+        "# Mine\n\n* [Real](https://arxiv.org/abs/2106.06103)\n* [Ghost](https://arxiv.org/abs/2312.99999v2)\n"
+    )
     ingest = tmp_path / "ingest"
     ingest.mkdir()
     settings = fresh_settings.with_overrides(ingest_dir=ingest)
     with FakeArxiv(live_records(fresh_settings)) as arxiv:
         report = refresh_catalogue(
-            settings, offline=False, citations=False, update_index=False,
-            extra_lists=[str(listing)], arxiv_client=arxiv_client(arxiv),
+            settings,
+            offline=False,
+            citations=False,
+            update_index=False,
+            extra_lists=[str(listing)],
+            arxiv_client=arxiv_client(arxiv),
         )
     assert report.new == ["2106.06103"]
     assert report.failed == [{"id": "2312.99999", "reason": "arXiv does not know this id"}]
@@ -297,8 +326,10 @@ def test_unknown_arxiv_id_is_reported_as_failed(fresh_settings: Settings, tmp_pa
 
 def test_no_network_is_a_clear_error_and_leaves_the_catalogue(seed_copy: Settings) -> None:
     before = file_digest(seed_copy)
-    client = ArxivClient("http://127.0.0.1:9/api/query", delay_seconds=0, max_retries=1, timeout=1, backoff_base=0.1)
-    with pytest.raises(ArxivUnavailable, match="127.0.0.1:9"):
+    client = ArxivClient(
+        "http://127.0.0.1:9/api/query", delay_seconds=0, max_retries=1, timeout=1, backoff_base=0.1
+    )
+    with pytest.raises(ArxivUnavailable, match=r"127\.0\.0\.1:9"):
         refresh_catalogue(seed_copy, offline=False, full=True, arxiv_client=client)
     assert file_digest(seed_copy) == before
 
@@ -318,8 +349,11 @@ def test_citation_service_failure_keeps_the_metadata_and_says_so(
     with FakeArxiv(live_records(fresh_settings)) as arxiv, FakeS2({}) as s2:
         s2.fail_next(*[server_error(500)] * 5)
         report = refresh_catalogue(
-            fresh_settings, offline=False, update_index=False,
-            arxiv_client=arxiv_client(arxiv), citation_client=citation_client(s2, tmp_path / "s2"),
+            fresh_settings,
+            offline=False,
+            update_index=False,
+            arxiv_client=arxiv_client(arxiv),
+            citation_client=citation_client(s2, tmp_path / "s2"),
         )
     assert report.citations["status"] == "failed"
     assert any("citations skipped" in warning for warning in report.warnings)
@@ -331,4 +365,6 @@ def test_report_json_has_the_documented_keys(seed_copy: Settings) -> None:
     data = json.loads(json.dumps(report.to_json()))
     assert set(data["counts"]) == {"new", "updated", "unchanged", "failed", "unresolved"}
     assert data["mode"] == "offline"
-    assert all({"list", "section", "reference", "reason"} <= set(item) for item in data["unresolved"])
+    assert all(
+        {"list", "section", "reference", "reason"} <= set(item) for item in data["unresolved"]
+    )

@@ -118,10 +118,15 @@ def test_failed_transaction_changes_nothing(db_url: str) -> None:
     with store.transaction() as session:
         upsert_paper(session, wav2vec2())
         bump_catalogue_version(session)
-    with pytest.raises(RuntimeError), store.transaction() as session:
-        upsert_paper(session, wav2vec2(title="changed"))
-        bump_catalogue_version(session)
-        raise RuntimeError("killed half-way")
+
+    def change_then_fail() -> None:
+        with store.transaction() as session:
+            upsert_paper(session, wav2vec2(title="changed"))
+            bump_catalogue_version(session)
+            raise RuntimeError("killed half-way")
+
+    with pytest.raises(RuntimeError):
+        change_then_fail()
     with store.reading() as session:
         assert get_paper(session, "2006.11477").title.startswith("wav2vec 2.0")
         assert catalogue_stats(session)["catalogue_version"] == 1
@@ -157,6 +162,9 @@ def test_citations_store_stubs_and_ignore_self_and_duplicate_references(db_url: 
 
 def test_unknown_paper_names_the_id_and_what_to_run(db_url: str) -> None:
     store = open_db(db_url)
-    with store.reading() as session, pytest.raises(PaperNotFound, match=r"9999\.99999.*speechgraph"):
+    with (
+        store.reading() as session,
+        pytest.raises(PaperNotFound, match=r"9999\.99999.*speechgraph"),
+    ):
         get_paper(session, "9999.99999")
     store.dispose()

@@ -345,6 +345,8 @@ def distinctive_terms(documents: Sequence[str], count: int = LABEL_TERMS) -> lis
     average_words = counts.sum() / len(documents)
     idf = np.log(1.0 + average_words / np.maximum(counts.sum(axis=0), 1.0))
     scores = frequency * idf
+    if len(documents) > 1:
+        scores[:, (counts > 0).all(axis=0)] = 0.0  # a term of every cluster tells none apart
     return [
         _top_terms(vocabulary, row, counts_row, count)
         for row, counts_row in zip(scores, counts, strict=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from speechgraph.catalogue import PaperView
@@ -162,19 +162,14 @@ def named_methods(
     paper: PaperView, names: dict[tuple[str, ...], list[MethodName]]
 ) -> list[NameMatch]:
     """The other papers' names that `paper` mentions, with the field that mentions each."""
-    fields: Iterable[tuple[str, str]] = [
-        ("title", paper.title),
-        ("builds_on list", " ; ".join(paper.builds_on)),
-        ("abstract", paper.abstract or ""),
-        ("note", paper.note or ""),
+    # Title first: at equal confidence the first evidence found is the one shown. Each
+    # builds_on entry is matched on its own so that names never run across two entries.
+    found = [("title", hit) for hit in find_names(paper.title, names)]
+    found += [
+        ("builds_on list", hit) for entry in paper.builds_on for hit in find_names(entry, names)
     ]
-    matches: list[NameMatch] = []
-    for field_name, text in fields:
-        if field_name == "builds_on list":
-            # Each entry is a name on its own: "Transformer TTS" must not count as "Transformer"
-            # unless nothing longer in the catalogue matches, same rule as running text.
-            found = [hit for entry in paper.builds_on for hit in find_names(entry, names)]
-        else:
-            found = find_names(text, names)
-        matches += [NameMatch(name, field_name) for _, name in found if name.paper_id != paper.id]
-    return matches
+    for field_name, text in (("abstract", paper.abstract), ("note", paper.note)):
+        found += [(field_name, hit) for hit in find_names(text or "", names)]
+    return [
+        NameMatch(name, field_name) for field_name, (_, name) in found if name.paper_id != paper.id
+    ]

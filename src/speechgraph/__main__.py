@@ -1,0 +1,5 @@
+"""`python -m speechgraph` runs the command line."""
+
+from speechgraph.cli import main
+
+main()

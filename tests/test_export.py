@@ -1,0 +1,99 @@
+"""Export as BibTeX, CSV, GraphML and JSON, through the library and the `export` command."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import networkx as nx
+import pytest
+from typer.testing import CliRunner
+
+from speechgraph.catalogue import PaperView, load_papers
+from speechgraph.cli import app
+from speechgraph.errors import ConfigError
+from speechgraph.export import CSV_COLUMNS, export_catalogue
+from speechgraph.graph import build_graph
+from test_graph import write_catalogue
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path}/x.db"
+    write_catalogue(url)
+    return url
+
+
+@pytest.fixture
+def papers(db_url: str) -> list[PaperView]:
+    from speechgraph import store
+
+    catalogue = store.open_db(db_url)
+    with catalogue.reading() as session:
+        return load_papers(session)
+
+
+def test_bibtex_entries(papers: list[PaperView]) -> None:
+    text = export_catalogue(papers, "bibtex")
+    assert text.count("@misc{") == len(papers)
+    assert "@misc{oord2016wavenet," in text
+    assert "  title = {{WaveNet: A Generative Model for Raw Audio}}," in text
+    assert "  author = {Aaron van den Oord and Heiga Zen}," in text
+    assert "  eprint = {1609.03499},\n  archivePrefix = {arXiv}," in text
+    keys = [line.split("{")[1].rstrip(",") for line in text.splitlines() if line.startswith("@")]
+    assert len(set(keys)) == len(keys)
+
+
+def test_csv_rows(papers: list[PaperView]) -> None:
+    rows = list(csv.DictReader(io.StringIO(export_catalogue(papers, "csv"))))
+    assert len(rows) == len(papers)
+    assert tuple(rows[0]) == CSV_COLUMNS
+    vits = next(row for row in rows if row["id"] == "2106.06103")
+    assert vits["year"] == "2021"
+    assert vits["aliases"] == "VITS"
+    assert vits["sections"] == "awesome-speech > Text to Speech"
+    assert vits["url"] == "https://arxiv.org/abs/2106.06103"
+
+
+def test_graphml_round_trips_edges(papers: list[PaperView]) -> None:
+    graph = build_graph(papers, [("2106.06103", "2010.05646")])
+    loaded = nx.parse_graphml(export_catalogue(papers, "graphml", graph))
+    assert loaded.number_of_nodes() == len(papers)
+    assert loaded.number_of_edges() == graph.number_of_edges()
+    assert loaded.nodes["2106.06103"]["published"] == "2021-06-11"
+    kinds = {data["kind"] for _, _, data in loaded.edges(data=True)}
+    assert {"cites", "builds_on", "co_listed"} <= kinds
+
+
+def test_json_has_papers_and_edges(papers: list[PaperView]) -> None:
+    graph = build_graph(papers, [])
+    document = json.loads(export_catalogue(papers, "json", graph))
+    assert len(document["papers"]) == len(papers)
+    assert document["papers"][0]["id"] == papers[0].id
+    assert len(document["edges"]) == graph.number_of_edges()
+    assert set(document["edges"][0]) >= {"source", "target", "kind", "evidence", "confidence"}
+
+
+def test_unknown_format(papers: list[PaperView]) -> None:
+    with pytest.raises(ConfigError, match="unknown export format"):
+        export_catalogue(papers, "docx")
+
+
+def test_export_command(db_url: str, tmp_path: Path) -> None:
+    base = ["--db-url", db_url, "--data-dir", str(tmp_path / "data"), "export"]
+    runner = CliRunner()
+    out = tmp_path / "out" / "catalogue.bib"
+    result = runner.invoke(app, [*base, "--format", "bibtex", "--out", str(out)])
+    assert result.exit_code == 0
+    assert out.read_text(encoding="utf-8").count("@misc{") == 17
+    assert "wrote" in result.stderr
+    printed = runner.invoke(app, [*base, "--format", "csv"])
+    assert printed.exit_code == 0
+    assert printed.stdout.startswith("id,title,authors")
+    wrong = runner.invoke(app, [*base, "--format", "docx"])
+    assert wrong.exit_code == 2
+    blocked = runner.invoke(app, [*base, "--out", str(tmp_path / "x.db" / "f.json")])
+    assert blocked.exit_code == 1
+    assert "cannot write" in blocked.stderr

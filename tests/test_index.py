@@ -1,0 +1,163 @@
+"""The FAISS index: exact and IVF search, incremental add/remove, save/load and its manifest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from speechgraph.errors import IndexOutOfDate
+from speechgraph.index import FLAT, IVF, VectorIndex, load_index, read_manifest
+
+FINGERPRINT = "test-model@abc"
+
+
+def unit_vectors(count: int, dimension: int = 32, seed: int = 0) -> np.ndarray:
+    vectors = np.random.default_rng(seed).normal(size=(count, dimension)).astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def clustered_vectors(count: int, dimension: int = 64, clusters: int = 40) -> np.ndarray:
+    """Paper-like data: points scattered around topic centres, not uniform noise."""
+    rng = np.random.default_rng(1)
+    centres = rng.normal(size=(clusters, dimension))
+    vectors = centres[rng.integers(0, clusters, count)] + 0.6 * rng.normal(size=(count, dimension))
+    vectors = vectors.astype(np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+def build(ids: list[str], vectors: np.ndarray, kind: str | None = None) -> VectorIndex:
+    return VectorIndex.build(
+        ids,
+        vectors,
+        model="test-model",
+        fingerprint="test-model@abc",
+        catalogue_version=3,
+        kind=kind,
+    )
+
+
+def exact_top(vectors: np.ndarray, query: np.ndarray, k: int) -> list[int]:
+    return list(np.argsort(-(vectors @ query))[:k])
+
+
+@pytest.fixture
+def small_index() -> tuple[VectorIndex, list[str], np.ndarray]:
+    vectors = unit_vectors(200)
+    ids = [f"2001.{number:05d}" for number in range(200)]
+    return build(ids, vectors), ids, vectors
+
+
+def test_exact_search_agrees_with_brute_force(small_index) -> None:
+    index, ids, vectors = small_index
+    assert index.manifest.kind == FLAT
+    for row in (0, 57, 199):
+        hits = index.search(vectors[row], 10)
+        assert [paper_id for paper_id, _ in hits] == [
+            ids[i] for i in exact_top(vectors, vectors[row], 10)
+        ]
+        assert hits[0] == (ids[row], pytest.approx(1.0, abs=1e-5))
+        scores = [score for _, score in hits]
+        assert scores == sorted(scores, reverse=True)
+
+
+def test_k_larger_than_the_index_returns_everything(small_index) -> None:
+    index, _, vectors = small_index
+    assert len(index.search(vectors[0], 100_000)) == 200
+    assert index.search(vectors[0], 0) == []
+
+
+def test_allowed_ids_filter_inside_the_search(small_index) -> None:
+    index, ids, vectors = small_index
+    allowed = {ids[5], ids[150], "not-indexed"}
+    hits = index.search(vectors[0], 10, allowed=allowed)
+    assert {paper_id for paper_id, _ in hits} == {ids[5], ids[150]}
+    assert index.search(vectors[0], 10, allowed={"not-indexed"}) == []
+
+
+def test_save_and_load_round_trip_with_manifest(small_index, tmp_path: Path) -> None:
+    index, ids, vectors = small_index
+    index.save(tmp_path)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["model"] == "test-model"
+    assert manifest["fingerprint"] == "test-model@abc"
+    assert manifest["dimension"] == 32
+    assert manifest["count"] == 200
+    assert manifest["ids"] == ids
+    assert manifest["catalogue_version"] == 3
+    assert manifest["kind"] == FLAT
+    loaded = load_index(tmp_path, fingerprint="test-model@abc", catalogue_version=3)
+    assert loaded.search(vectors[42], 5) == index.search(vectors[42], 5)
+    np.testing.assert_allclose(loaded.vectors([ids[7]])[0], vectors[7], atol=1e-6)
+
+
+def test_load_refuses_another_model_or_catalogue(small_index, tmp_path: Path) -> None:
+    index, _, _ = small_index
+    index.save(tmp_path)
+    with pytest.raises(IndexOutOfDate, match="speechgraph index"):
+        load_index(tmp_path, fingerprint="other-model@def")
+    with pytest.raises(IndexOutOfDate, match=r"catalogue version 3 .* version 4"):
+        load_index(tmp_path, catalogue_version=4)
+    with pytest.raises(IndexOutOfDate, match="no search index"):
+        load_index(tmp_path / "missing")
+
+
+def test_a_corrupt_index_file_asks_for_a_rebuild(small_index, tmp_path: Path) -> None:
+    index, _, _ = small_index
+    index.save(tmp_path)
+    (tmp_path / "vectors.faiss").write_bytes(b"not a faiss index")
+    with pytest.raises(IndexOutOfDate, match="--rebuild"):
+        load_index(tmp_path)
+    (tmp_path / "manifest.json").write_text("{broken")
+    assert read_manifest(tmp_path) is None
+
+
+@pytest.mark.parametrize("kind", [FLAT, IVF])
+def test_incremental_add_replace_and_remove(kind: str, tmp_path: Path) -> None:
+    vectors = clustered_vectors(2000)
+    ids = [f"p{number}" for number in range(2000)]
+    index = build(ids[:1500], vectors[:1500], kind)
+    index.add(ids[1500:], vectors[1500:])
+    assert len(index) == 2000
+    assert index.search(vectors[1700], 1)[0][0] == "p1700"
+    assert index.remove(["p1700", "p3", "never-there"]) == 2
+    assert "p1700" not in index
+    assert all(paper_id != "p1700" for paper_id, _ in index.search(vectors[1700], 20))
+    index.add(["p3"], vectors[1700:1701])  # p3 now carries another vector
+    assert index.search(vectors[1700], 1)[0][0] == "p3"
+    index.save(tmp_path)
+    loaded = load_index(tmp_path)
+    assert len(loaded) == 1999
+    assert loaded.manifest.count == len(loaded.manifest.ids) == 1999
+    assert loaded.search(vectors[1700], 1)[0][0] == "p3"
+
+
+def test_ivf_recall_against_exact_on_clustered_vectors() -> None:
+    vectors = clustered_vectors(20_000)
+    ids = [f"p{number}" for number in range(20_000)]
+    approximate = build(ids, vectors, IVF)
+    assert approximate.manifest.kind == IVF
+    queries = clustered_vectors(20_000)[::400]  # different draws around the same centres
+    recalls = []
+    for query in queries:
+        truth = {ids[i] for i in exact_top(vectors, query, 10)}
+        found = {paper_id for paper_id, _ in approximate.search(query, 10)}
+        recalls.append(len(truth & found) / 10)
+    assert np.mean(recalls) >= 0.95
+
+
+def test_ivf_with_a_narrow_filter_still_finds_the_allowed_ids() -> None:
+    vectors = clustered_vectors(5000)
+    ids = [f"p{number}" for number in range(5000)]
+    index = build(ids, vectors, IVF)
+    allowed = {"p1", "p2222", "p4999"}
+    assert {paper_id for paper_id, _ in index.search(vectors[0], 10, allowed)} == allowed
+
+
+def test_build_rejects_mismatched_ids() -> None:
+    with pytest.raises(ValueError, match="unique"):
+        build(["a", "a"], unit_vectors(2))
+    with pytest.raises(ValueError, match="unique"):
+        build(["a"], unit_vectors(2))

@@ -1,0 +1,319 @@
+"""Hybrid search over a real catalogue: quality, fusion, filters, explanations, bad input,
+`similar`, keeping the index in sync, and the CLI's JSON contract."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from search_fixtures import (  # noqa: F401  (fixtures: encoder, search_home, fresh_home)
+    encoder_fixture,
+    fixture_papers,
+    fresh_home_fixture,
+    search_home_fixture,
+)
+from speechgraph.config import Settings
+from speechgraph.errors import IndexOutOfDate, PaperNotFound
+from speechgraph.indexing import sync_index
+from speechgraph.lexical import query_terms
+from speechgraph.models import Paper
+from speechgraph.search import (
+    MAX_QUERY_CHARS,
+    Filters,
+    Searcher,
+    SearchInputError,
+    clean_query,
+    rrf_fuse,
+)
+from speechgraph.store import bump_catalogue_version, open_db
+
+VOCODERS = {"1609.03499", "1811.00002", "2010.05646"}
+HOSTILE_QUERIES = [
+    '"',
+    '"unbalanced quote',
+    "*",
+    "vocoder*",
+    "NEAR(",
+    "NEAR(vocoder speaker, 2)",
+    "AND",
+    "vocoder AND OR NOT speaker",
+    "-- comment",
+    "'; DROP TABLE paper; --",
+    "title:vocoder",
+    "^start {col} [x] (y) + - : .",
+]
+
+
+@pytest.fixture(scope="module", name="searcher")
+def searcher_fixture(search_home: Settings) -> Searcher:
+    return Searcher(search_home)
+
+
+def ids_of(result) -> list[str]:
+    return [hit.id for hit in result.results]
+
+
+def fingerprint_of_files(*paths: Path) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+# --- quality -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "dense"])
+def test_waveform_question_finds_vocoders(searcher: Searcher, mode: str) -> None:
+    top = ids_of(searcher.search("how do I get a waveform from a spectrogram?", 4, mode))
+    assert len(VOCODERS & set(top)) >= 2
+
+
+def test_short_clip_speaker_question_finds_eres2netv2(searcher: Searcher) -> None:
+    top = ids_of(searcher.search("speaker embeddings robust to short clips", 3))
+    assert "2406.02167" in top
+
+
+def test_lexical_finds_an_author_and_a_title_word(searcher: Searcher) -> None:
+    assert ids_of(searcher.search("Desplanques", 3, "lexical"))[0] == "2005.07143"
+    assert ids_of(searcher.search("conformer", 3, "lexical"))[0] == "2005.08100"
+
+
+# --- fusion and explanations ---------------------------------------------------------------------
+
+
+def test_rrf_rewards_agreement_between_rankings() -> None:
+    fused = rrf_fuse({"dense": ["a", "b", "c"], "lexical": ["c", "b", "d"]}, rrf_k=60)
+    assert {paper_id for paper_id, _ in fused[:2]} == {"b", "c"}
+    assert dict(fused)["b"] == pytest.approx(2 / 62)
+    assert {paper_id for paper_id, _ in fused} == {"a", "b", "c", "d"}
+
+
+def test_each_hit_says_why_it_matched(searcher: Searcher) -> None:
+    result = searcher.search("GAN vocoder for mel spectrograms", 5)
+    scores = [hit.score for hit in result.results]
+    assert scores == sorted(scores, reverse=True)
+    hifigan = next(hit for hit in result.results if hit.id == "2010.05646")
+    assert {"vocoder", "spectrograms"} <= set(hifigan.why["matched_terms"])
+    assert 0 < hifigan.why["dense_similarity"] <= 1
+    assert hifigan.why["dense_rank"] >= 1
+    assert hifigan.why["lexical_rank"] >= 1
+    assert hifigan.why["summary_source"] == "note"
+
+
+def test_dense_similarity_is_given_for_lexical_only_hits(searcher: Searcher) -> None:
+    result = searcher.search("Catanzaro", 3)
+    waveglow = next(hit for hit in result.results if hit.id == "1811.00002")
+    assert waveglow.why["matched_terms"] == ["catanzaro"]
+    assert waveglow.why["dense_similarity"] is not None
+
+
+def test_modes_differ_and_unknown_mode_is_refused(searcher: Searcher) -> None:
+    dense = searcher.search("vocoder", 16, "dense")
+    lexical = searcher.search("vocoder", 16, "lexical")
+    assert len(dense.results) == 16  # dense ranks every paper
+    assert len(lexical.results) < 16  # keywords match only some
+    assert all("vocoder" in hit.why["matched_terms"] for hit in lexical.results)
+    with pytest.raises(SearchInputError, match="hybrid, dense, lexical"):
+        searcher.search("vocoder", 5, "fuzzy")
+
+
+# --- filters -------------------------------------------------------------------------------------
+
+
+def test_year_category_list_and_section_filters(searcher: Searcher) -> None:
+    papers = {paper["id"]: paper for paper in fixture_papers()["papers"]}
+    recent = searcher.search("speech", 20, filters=Filters(year_from=2021, year_to=2022))
+    assert recent.results
+    assert all(2021 <= hit.year <= 2022 for hit in recent.results)
+    in_cl = searcher.search("speech", 20, filters=Filters(category="cs.cl"))
+    assert {hit.id for hit in in_cl.results} == {
+        paper_id for paper_id, paper in papers.items() if "cs.CL" in paper["categories"]
+    }
+    archive = searcher.search("speech", 20, filters=Filters(category="eess"))
+    assert all("eess.AS" in hit.categories for hit in archive.results)
+    listed = searcher.search("speech", 20, filters=Filters(list_name="speaker-reading"))
+    assert {hit.id for hit in listed.results} == {
+        paper_id for paper_id, paper in papers.items() if paper.get("list") == "speaker-reading"
+    }
+    vocoders = searcher.search("model", 20, filters=Filters(section="vocoders"))
+    assert {hit.id for hit in vocoders.results} == VOCODERS
+
+
+def test_unknown_filter_values_list_the_valid_choices(searcher: Searcher) -> None:
+    with pytest.raises(SearchInputError, match="speaker-reading, synthesis-reading"):
+        searcher.search("x", filters=Filters(list_name="no-such-list"))
+    with pytest.raises(SearchInputError, match=r"cs\.CL, cs\.SD, eess\.AS"):
+        searcher.search("x", filters=Filters(category="physics.optics"))
+    with pytest.raises(SearchInputError, match="sections include"):
+        searcher.search("x", filters=Filters(section="no such section"))
+    with pytest.raises(SearchInputError, match="after"):
+        searcher.search("x", filters=Filters(year_from=2024, year_to=2020))
+
+
+def test_a_filter_nothing_passes_gives_no_results(searcher: Searcher) -> None:
+    assert searcher.search("vocoder", 5, filters=Filters(year_from=2030)).results == []
+
+
+# --- bad input -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("query", ["", "   ", "\n\t", "\x00"])
+def test_empty_queries_get_a_clear_message(searcher: Searcher, query: str) -> None:
+    with pytest.raises(SearchInputError, match="empty"):
+        searcher.search(query)
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "lexical", "dense"])
+def test_fts_and_sql_syntax_never_errors_nor_changes_data(
+    search_home: Settings, searcher: Searcher, mode: str
+) -> None:
+    files = (search_home.data_dir / "speechgraph.db", search_home.index_dir / "lexical.sqlite")
+    before = fingerprint_of_files(*files)
+    for query in HOSTILE_QUERIES:
+        result = searcher.search(query, 5, mode)
+        assert len(result.results) <= 5
+    assert ids_of(searcher.search("vocoder AND OR NOT speaker", 3, "lexical"))
+    assert fingerprint_of_files(*files) == before
+    with open_db(search_home.db_url).reading() as session:
+        assert session.get(Paper, "1609.03499") is not None
+
+
+def test_query_terms_keep_only_words() -> None:
+    assert query_terms('\'; DROP TABLE paper; -- NEAR(x) "a*"') == ["drop", "table", "near", "x"]
+    assert len(query_terms(" ".join(f"word{n}" for n in range(500)))) == 32
+
+
+def test_a_100kb_query_is_truncated_and_still_answers(searcher: Searcher) -> None:
+    query = "neural vocoder " * 7000
+    assert len(query.encode()) > 100_000
+    result = searcher.search(query, 3)
+    assert result.truncated
+    assert len(result.query) <= MAX_QUERY_CHARS
+    assert VOCODERS & set(ids_of(result))
+
+
+def test_invalid_utf8_is_replaced_not_fatal(searcher: Searcher) -> None:
+    from_argv = b"vocoder \xff\xfe spectrogram".decode("utf-8", "surrogateescape")
+    result = searcher.search(from_argv, 3)
+    assert "\ufffd" in result.query
+    assert result.results
+    assert clean_query(b"abc \xc3\x28")[0] == "abc \ufffd("
+
+
+def test_k_is_clamped(searcher: Searcher) -> None:
+    assert len(searcher.search("vocoder", 0, "dense").results) == 1
+    assert len(searcher.search("vocoder", 100_000, "dense").results) == 16
+
+
+# --- similar -------------------------------------------------------------------------------------
+
+
+def test_similar_papers_exclude_the_paper_itself(searcher: Searcher) -> None:
+    hits = searcher.similar("2010.05646", 3)
+    assert "2010.05646" not in [hit.id for hit in hits]
+    assert len(hits) == 3
+    assert VOCODERS & {hit.id for hit in hits}
+    similarities = [hit.why["dense_similarity"] for hit in hits]
+    assert similarities == sorted(similarities, reverse=True)
+
+
+def test_similar_of_an_unknown_paper(searcher: Searcher) -> None:
+    with pytest.raises(PaperNotFound, match=r"9999\.00001"):
+        searcher.similar("9999.00001")
+
+
+# --- keeping the index in sync -------------------------------------------------------------------
+
+
+def test_sync_is_a_no_op_when_current(search_home: Settings, encoder) -> None:
+    store = open_db(search_home.db_url)
+    summary = sync_index(search_home, store, encoder=encoder)
+    assert summary["status"] == "up-to-date"
+    assert summary["papers"] == 16
+
+
+def test_sync_re_embeds_only_what_changed(fresh_home: Settings, encoder) -> None:
+    store = open_db(fresh_home.db_url)
+    with store.transaction() as session:
+        paper = session.get(Paper, "2308.08747")
+        paper.note = "A neural vocoder that sings: rewritten to test re-embedding."
+        session.add(paper)
+        session.delete(session.get(Paper, "1706.03762"))
+        bump_catalogue_version(session)
+    with pytest.raises(IndexOutOfDate, match="speechgraph index"):
+        Searcher(fresh_home, store)
+    seen: list[tuple[str, int, int]] = []
+    summary = sync_index(fresh_home, store, lambda *step: seen.append(step), encoder=encoder)
+    assert summary["status"] == "updated"
+    assert (summary["embedded"], summary["added"], summary["removed"]) == (1, 1, 1)
+    assert summary["papers"] == 15
+    assert seen[-1] == ("embedding", 1, 1)
+    searcher = Searcher(fresh_home, store)
+    assert "1706.03762" not in ids_of(searcher.search("attention transformer", 15))
+    assert "2308.08747" in ids_of(searcher.search("singing vocoder", 3))
+
+
+def test_an_index_built_with_another_model_is_refused(fresh_home: Settings) -> None:
+    other = Settings.load(
+        data_dir=fresh_home.data_dir, db_url=fresh_home.db_url, model="some/other-model"
+    )
+    with pytest.raises(IndexOutOfDate, match="speechgraph index"):
+        Searcher(other)
+
+
+def test_a_missing_index_says_what_to_run(fresh_home: Settings) -> None:
+    for path in fresh_home.index_dir.iterdir():
+        path.unlink()
+    with pytest.raises(IndexOutOfDate, match="speechgraph index"):
+        Searcher(fresh_home)
+
+
+# --- the command line ----------------------------------------------------------------------------
+
+
+def run_cli(settings: Settings, *args: str):
+    from speechgraph.cli import app
+
+    runner = CliRunner()
+    return runner.invoke(app, ["--data-dir", str(settings.data_dir), *args])
+
+
+def test_cli_search_json_contract(search_home: Settings) -> None:
+    import json
+
+    result = run_cli(search_home, "search", "how do I get a waveform from a spectrogram?", "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["query"] == "how do I get a waveform from a spectrogram?"
+    assert len(payload["results"]) == 10
+    first = payload["results"][0]
+    assert {"id", "title", "year", "score", "why"} <= set(first)
+    assert {"matched_terms", "dense_similarity", "lexical_rank", "dense_rank"} <= set(first["why"])
+    scores = [hit["score"] for hit in payload["results"]]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_cli_bad_input_gives_one_line_and_exit_codes(search_home: Settings) -> None:
+    assert run_cli(search_home, "search", "vocoder", "-k", "0").exit_code == 2
+    unknown = run_cli(search_home, "search", "vocoder", "--list", "nope")
+    assert unknown.exit_code == 1
+    assert unknown.stderr.strip().count("\n") == 0
+    assert "synthesis-reading" in unknown.stderr
+    empty = run_cli(search_home, "search", "  ")
+    assert empty.exit_code == 1
+    assert "empty" in empty.stderr
+    hostile = run_cli(search_home, "search", "'; DROP TABLE paper; -- NEAR( \"*", "-k", "100000")
+    assert hostile.exit_code == 0, hostile.output
+
+
+def test_cli_similar_and_index(search_home: Settings) -> None:
+    similar = run_cli(search_home, "similar", "arXiv:1811.00002v3", "-k", "2")
+    assert similar.exit_code == 0, similar.output
+    assert "1811.00002" not in similar.stdout.split("\n", 1)[1]
+    index = run_cli(search_home, "index")
+    assert index.exit_code == 0, index.output
+    assert "up to date: 16 papers" in index.stdout
