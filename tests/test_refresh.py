@@ -6,7 +6,10 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import signal
 import sqlite3
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -368,3 +371,38 @@ def test_report_json_has_the_documented_keys(seed_copy: Settings) -> None:
     assert all(
         {"list", "section", "reference", "reason"} <= set(item) for item in data["unresolved"]
     )
+
+
+KILLED_REFRESH = """
+import sys, time
+from pathlib import Path
+sys.path.insert(0, {tests!r})
+from conftest import make_settings
+from speechgraph.refresh import refresh_catalogue
+
+def pause_half_way(stage, done, total):
+    if stage == "store" and done == total // 2:
+        print("half-way", flush=True)
+        time.sleep(60)
+
+refresh_catalogue(make_settings(Path({data!r})), offline=True, progress=pause_half_way)
+"""
+
+
+def test_refresh_killed_half_way_leaves_the_previous_catalogue(seed_copy: Settings) -> None:
+    with sqlite3.connect(seed_copy.data_dir / "speechgraph.db") as connection:
+        connection.execute("UPDATE paper SET title = 'old ' || id")  # the rerun rewrites each one
+    before = catalogue_state(seed_copy)
+    script = KILLED_REFRESH.format(tests=str(Path(__file__).parent), data=str(seed_copy.data_dir))
+    process = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout is not None
+        assert process.stdout.readline().strip() == "half-way"
+        with sqlite3.connect(seed_copy.data_dir / "speechgraph.db", timeout=0.1) as connection:
+            assert connection.execute("SELECT COUNT(*) FROM paper").fetchone()[0] > 0
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+    assert catalogue_state(seed_copy) == before
+    with sqlite3.connect(seed_copy.data_dir / "speechgraph.db") as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
