@@ -1,0 +1,130 @@
+"""The catalogue on a real PostgreSQL server: any SQLAlchemy URL must work, not only SQLite.
+
+A throwaway cluster is created with the server binaries of Debian's `postgresql` package
+(`.ci/run` installs it) and listens on 127.0.0.1 only; it is removed afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from conftest import make_settings
+from typer.testing import CliRunner
+
+from speechgraph.catalogue import catalogue_stats, get_paper, load_papers
+from speechgraph.cli import app
+from speechgraph.refresh import refresh_catalogue
+from speechgraph.store import open_db
+
+POSTGRES_ROOT = Path("/usr/lib/postgresql")
+
+
+def server_binaries() -> Path | None:
+    versions = sorted(POSTGRES_ROOT.glob("*/bin/initdb"), key=lambda path: int(path.parts[-3]))
+    return versions[-1].parent if versions else None
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def as_server_user(command: list[str]) -> list[str]:
+    """initdb and postgres refuse to run as root: run them as the `postgres` user then."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "postgres", "--", *command]
+    return command
+
+
+@pytest.fixture(scope="module")
+def postgres_url() -> Iterator[str]:
+    binaries = server_binaries()
+    if binaries is None:
+        pytest.skip("PostgreSQL server not installed (apt-get install postgresql)")
+    # Not under pytest's tmp dir: that one is private to root, and the server runs as postgres.
+    cluster = Path(tempfile.mkdtemp(prefix="speechgraph-postgres-"))
+    if os.geteuid() == 0:
+        shutil.chown(cluster, "postgres")
+    port = free_port()
+    subprocess.run(
+        as_server_user(
+            [
+                str(binaries / "initdb"),
+                "-D",
+                str(cluster),
+                "-U",
+                "speechgraph",
+                "--auth=trust",
+                "--encoding=UTF8",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    options = f"-p {port} -k {cluster} -c listen_addresses=127.0.0.1 -c fsync=off"
+    pg_ctl = str(binaries / "pg_ctl")
+    subprocess.run(
+        as_server_user(
+            [
+                pg_ctl,
+                "-D",
+                str(cluster),
+                "-o",
+                options,
+                "-w",
+                "-l",
+                str(cluster / "server.log"),
+                "start",
+            ]
+        ),
+        check=True,
+        capture_output=True,
+    )
+    try:
+        yield f"postgresql+psycopg://speechgraph@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            as_server_user([pg_ctl, "-D", str(cluster), "-m", "immediate", "stop"]),
+            check=False,
+            capture_output=True,
+        )
+        shutil.rmtree(cluster, ignore_errors=True)
+
+
+def test_offline_catalogue_on_postgresql_matches_sqlite(
+    postgres_url: str, seed_settings, tmp_path: Path
+) -> None:
+    settings = make_settings(tmp_path / "data", db_url=postgres_url)
+    first = refresh_catalogue(settings, offline=True, update_index=False)
+    again = refresh_catalogue(settings, offline=True, update_index=False)
+    assert len(first.new) == 84 and again.new == [] and again.failed == []
+
+    store = open_db(postgres_url)
+    sqlite = open_db(seed_settings.db_url)
+    with store.reading() as session, sqlite.reading() as reference:
+        assert catalogue_stats(session)["mentions"] == catalogue_stats(reference)["mentions"]
+        on_postgres = [paper.to_json() for paper in load_papers(session)]
+        on_sqlite = [paper.to_json() for paper in load_papers(reference)]
+        assert get_paper(session, "1712.05884").aliases[0] == "Tacotron 2"
+    store.dispose()
+    sqlite.dispose()
+    assert on_postgres == on_sqlite
+
+
+def test_cli_reads_a_postgresql_catalogue(postgres_url: str, tmp_path: Path) -> None:
+    settings = make_settings(tmp_path / "data", db_url=postgres_url)
+    refresh_catalogue(settings, offline=True, update_index=False)
+    result = CliRunner().invoke(app, ["--db-url", postgres_url, "show", "2010.05646", "--json"])
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["title"].startswith("HiFi-GAN")
+    result = CliRunner().invoke(app, ["--db-url", postgres_url, "audit", "--json"])
+    assert json.loads(result.stdout)["counts"]["mislabelled"] == 5
