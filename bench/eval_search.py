@@ -9,36 +9,14 @@ over the judged queries in bench/eval_queries.json, plus a sweep of fusion setti
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import tempfile
 from pathlib import Path
 
 from speechgraph.config import Settings
+from speechgraph.evaluate import load_judgements, ndcg_at, rank_all, score_modes
 from speechgraph.search import Searcher, rrf_fuse
 
 QUERIES_FILE = Path(__file__).with_name("eval_queries.json")
-
-
-def ndcg_at(ranked: list[str], relevant: dict[str, int], k: int = 10) -> float:
-    gains = [relevant.get(paper_id, 0) for paper_id in ranked[:k]]
-    dcg = sum((2**gain - 1) / math.log2(rank + 2) for rank, gain in enumerate(gains))
-    ideal = sorted(relevant.values(), reverse=True)[:k]
-    idcg = sum((2**gain - 1) / math.log2(rank + 2) for rank, gain in enumerate(ideal))
-    return dcg / idcg if idcg else 0.0
-
-
-def recall_at(ranked: list[str], relevant: dict[str, int], k: int = 5) -> float:
-    """Share of the relevant papers (any grade) found in the top k, out of at most k."""
-    wanted = set(relevant)
-    return len(wanted & set(ranked[:k])) / min(len(wanted), k)
-
-
-def rankings(searcher: Searcher, query: str) -> dict[str, list[str]]:
-    found = {}
-    for mode in ("dense", "lexical", "hybrid"):
-        found[mode] = [hit.id for hit in searcher.search(query, 100, mode).results]
-    return found
 
 
 def fused(lists: dict[str, list[str]], rrf_k: int, dense_weight: float = 1.0) -> list[str]:
@@ -52,32 +30,25 @@ def fused(lists: dict[str, list[str]], rrf_k: int, dense_weight: float = 1.0) ->
 
 
 def evaluate(searcher: Searcher, per_query: bool) -> None:
-    queries = json.loads(QUERIES_FILE.read_text(encoding="utf-8"))["queries"]
-    all_rankings = [(item, rankings(searcher, item["query"])) for item in queries]
+    queries = load_judgements(QUERIES_FILE)
+    all_rankings = rank_all(searcher, queries)
     print(f"{len(queries)} judged queries, {len(searcher.index)} papers indexed\n")
     print(f"{'mode':<28} {'nDCG@10':>8} {'recall@5':>9}")
-    for mode in ("dense", "lexical", "hybrid"):
-        print_row(mode, [(item["relevant"], lists[mode]) for item, lists in all_rankings])
+    for mode, scores in score_modes(queries, all_rankings).items():
+        print(f"{mode:<28} {scores['ndcg@10']:>8.3f} {scores['recall@5']:>9.3f}")
     print("\nfusion variants (hybrid = RRF k=60, equal weights)")
     for rrf_k in (10, 30, 60, 100):
         for weight in (1.0, 1.5, 2.0):
-            ranked = [
-                (item["relevant"], fused(lists, rrf_k, weight)) for item, lists in all_rankings
-            ]
-            print_row(f"rrf k={rrf_k} dense x{weight}", ranked)
+            variant = [{"v": fused(lists, rrf_k, weight)} for lists in all_rankings]
+            scores = score_modes(queries, variant)["v"]
+            label = f"rrf k={rrf_k} dense x{weight}"
+            print(f"{label:<28} {scores['ndcg@10']:>8.3f} {scores['recall@5']:>9.3f}")
     if per_query:
         print("\nper query nDCG@10: dense / lexical / hybrid")
-        for item, lists in all_rankings:
-            scores = [
-                ndcg_at(lists[mode], item["relevant"]) for mode in ("dense", "lexical", "hybrid")
-            ]
-            print(" / ".join(f"{score:.2f}" for score in scores), " ", item["query"])
-
-
-def print_row(label: str, ranked: list[tuple[dict[str, int], list[str]]]) -> None:
-    ndcg = sum(ndcg_at(found, relevant) for relevant, found in ranked) / len(ranked)
-    recall = sum(recall_at(found, relevant) for relevant, found in ranked) / len(ranked)
-    print(f"{label:<28} {ndcg:>8.3f} {recall:>9.3f}")
+        for item, lists in zip(queries, all_rankings, strict=True):
+            modes = ("dense", "lexical", "hybrid")
+            scores_of = [ndcg_at(lists[mode], item["relevant"]) for mode in modes]
+            print(" / ".join(f"{score:.2f}" for score in scores_of), " ", item["query"])
 
 
 def build_seed_catalogue(directory: Path) -> Settings:

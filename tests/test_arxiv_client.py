@@ -6,8 +6,7 @@ import logging
 import socket
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
-from email.utils import format_datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -28,7 +27,6 @@ from speechgraph.arxiv_client import (
     TITLE_MATCH_THRESHOLD,
     ArxivClient,
     normalize_title,
-    parse_retry_after,
     split_arxiv_id,
     title_similarity,
 )
@@ -349,23 +347,6 @@ def test_from_settings(tmp_path: Any) -> None:
     assert client.max_retries == 1
 
 
-@pytest.mark.parametrize(
-    ("header", "expected"),
-    [("1", 1.0), ("120", 120.0), (None, None), ("soon", None)],
-)
-def test_parse_retry_after_seconds(header: str | None, expected: float | None) -> None:
-    assert parse_retry_after(header) == expected
-
-
-def test_parse_retry_after_http_date() -> None:
-    when = format_datetime(datetime.now(UTC) + timedelta(seconds=30), usegmt=True)
-
-    seconds = parse_retry_after(when)
-
-    assert seconds is not None
-    assert 25 <= seconds <= 30
-
-
 # --- title search ------------------------------------------------------------------------------
 
 
@@ -422,7 +403,11 @@ def test_title_search_of_punctuation_only_asks_nothing(
         ("cs/0112017v1", ("cs/0112017", 1)),
         ("hep-th/9901001", ("hep-th/9901001", None)),
         ("math.GT/0309136", ("math/0309136", None)),
+        ("https://arxiv.org/abs/2006.11477v2", ("2006.11477", 2)),
         ("2006.1147", None),
+        ("1412.12345", None),  # five digits only from 1501 on
+        ("1501.1234", None),
+        ("2013.12345", None),
         ("hello", None),
     ],
 )

@@ -715,3 +715,15 @@ def test_seed_sections_are_clean(seed_lists: dict[str, ParsedList]) -> None:
     assert (
         "Speaker Recognition/Verification > speaker model > x-vector" in seed_lists["001"].sections
     )
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("cond-mat.mes-hall/0001001", ("cond-mat/0001001", None)),
+        ("physics.acc-ph/0101001v2", ("physics/0101001", 2)),
+        ("math.GT/0309136", ("math/0309136", None)),
+    ],
+)
+def test_old_style_ids_with_long_subject_classes(raw: str, expected: tuple[str, int | None]) -> None:
+    assert normalize_arxiv_id(raw) == expected

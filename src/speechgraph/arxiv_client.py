@@ -1,6 +1,7 @@
 """The arXiv API client: batched id look-ups, title search, courtesy delay, retries, versions.
 
-Built on the `arxiv` package and `requests`; imports only `config`, `errors` and `records`.
+Built on the `arxiv` package and `requests`; imports only `config`, `errors`, `records`,
+`pacing` and `sources` (for arXiv id syntax).
 """
 
 from __future__ import annotations
@@ -13,8 +14,6 @@ import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import arxiv
@@ -22,8 +21,10 @@ import requests
 
 from speechgraph import __version__
 from speechgraph.config import Settings
-from speechgraph.errors import ArxivBadResponse, ArxivUnavailable
+from speechgraph.errors import ArxivBadResponse, ArxivUnavailable, InvalidPaperId
+from speechgraph.pacing import Pacer, backoff_seconds, parse_retry_after
 from speechgraph.records import PaperRecord, TitleMatch
+from speechgraph.sources import normalize_arxiv_id
 
 logger = logging.getLogger(__name__)
 
@@ -39,9 +40,6 @@ _ATOM_FEED = "{http://www.w3.org/2005/Atom}feed"
 _ATOM_ENTRY = "{http://www.w3.org/2005/Atom}entry"
 _ATOM_ID = "{http://www.w3.org/2005/Atom}id"
 _ATOM_SUMMARY = "{http://www.w3.org/2005/Atom}summary"
-# YYMM.NNNN until 2014, YYMM.NNNNN from 1501 on (checked in `split_arxiv_id`).
-_NEW_STYLE_ID = re.compile(r"^(\d{2}(?:0[1-9]|1[0-2])\.(\d{4,5}))(?:v(\d+))?$")
-_OLD_STYLE_ID = re.compile(r"^([a-z][a-z\-]*)(?:\.[A-Za-z\-]{2,})?/(\d{7})(?:v(\d+))?$")
 _TRANSIENT_ERRORS = (
     requests.ConnectionError,
     requests.Timeout,
@@ -74,10 +72,9 @@ class _ArxivSession(requests.Session):
     def __init__(self, *, timeout: float, delay_seconds: float, user_agent: str) -> None:
         super().__init__()
         self.timeout = timeout
-        self.delay_seconds = delay_seconds
+        self.pacer = Pacer(delay_seconds, name="arXiv courtesy delay")
         self.user_agent = user_agent
         self.last_response: requests.Response | None = None
-        self._last_request_end: float | None = None
 
     def request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs["headers"] = {
@@ -87,24 +84,13 @@ class _ArxivSession(requests.Session):
         }
         kwargs["headers"]["User-Agent"] = self.user_agent
         kwargs.setdefault("timeout", self.timeout)
-        self._wait_courtesy_delay()
         self.last_response = None
-        try:
+        with self.pacer.turn():
             response = super().request(method, url, *args, **kwargs)
-        finally:
-            self._last_request_end = time.monotonic()
         self.last_response = response
         if response.status_code == requests.codes.ok:
             _check_atom_feed(response.content)
         return response
-
-    def _wait_courtesy_delay(self) -> None:
-        if self._last_request_end is None:
-            return
-        remaining = self._last_request_end + self.delay_seconds - time.monotonic()
-        if remaining > 0:
-            logger.debug("arXiv courtesy delay: sleeping %.2f s", remaining)
-            time.sleep(remaining)
 
 
 def _check_atom_feed(content: bytes) -> None:
@@ -129,19 +115,13 @@ def _check_atom_feed(content: bytes) -> None:
 def split_arxiv_id(raw: str) -> tuple[str, int | None] | None:
     """`"2006.11477v3"` -> `("2006.11477", 3)`, `"math.GT/0309136"` -> `("math/0309136", None)`.
 
-    Returns None for a string that is not an arXiv id. Old-style subject classes are dropped
-    because arXiv's canonical id (and its answer) has none.
+    `sources.normalize_arxiv_id`, but None for a string that is not an arXiv id. Old-style
+    subject classes are dropped because arXiv's canonical id (and its answer) has none.
     """
-    text = raw.strip()
-    if text.lower().startswith("arxiv:"):
-        text = text[len("arxiv:") :]
-    if match := _NEW_STYLE_ID.match(text):
-        if len(match[2]) != (5 if text[:4] >= "1501" else 4):
-            return None
-        return match[1], int(match[3]) if match[3] else None
-    if match := _OLD_STYLE_ID.match(text):
-        return f"{match[1]}/{match[2]}", int(match[3]) if match[3] else None
-    return None
+    try:
+        return normalize_arxiv_id(raw)
+    except InvalidPaperId:
+        return None
 
 
 def normalize_title(title: str) -> str:
@@ -313,7 +293,7 @@ class ArxivClient:
         return found
 
     def _run(self, search: arxiv.Search) -> list[PaperRecord]:
-        """Run one search with bounded retries; back-off grows as backoff_base ** attempt."""
+        """Run one search with bounded retries; back-off grows as backoff_base * 2**retry."""
         self._client.page_size = min(search.max_results or self.batch_size, self.batch_size)
         attempt = 0
         while True:
@@ -368,30 +348,11 @@ class ArxivClient:
         return seconds
 
     def _sleep_before_retry(self, attempt: int, reason: str, retry_after: float | None) -> None:
-        wait = min(self.max_backoff, self.backoff_base**attempt)
-        if retry_after is not None:
-            wait = max(wait, retry_after)
+        wait = backoff_seconds(attempt - 1, self.backoff_base, self.max_backoff, retry_after)
         logger.warning(
             "arXiv %s; retry %d of %d in %.1f s", reason, attempt, self.max_retries, wait
         )
         time.sleep(wait)
-
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None if absent."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
-    if text.isdigit():
-        return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        logger.debug("ignoring unparseable Retry-After: %r", value)
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _match_score(title: str, year: int | None, record: PaperRecord) -> float:

@@ -1,7 +1,7 @@
 """Citation-service client: references and citation counts from the Semantic Scholar batch API.
 
 Plain HTTP with `requests`, paced, retried with back-off, and cached on disk. Imports only
-`config`, `errors` and `records` from the project.
+`config`, `errors`, `records`, `pacing` and `sources` (for arXiv id syntax) from the project.
 """
 
 from __future__ import annotations
@@ -16,16 +16,16 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from speechgraph.config import Settings
-from speechgraph.errors import CitationServiceUnavailable
+from speechgraph.errors import CitationServiceUnavailable, InvalidPaperId
+from speechgraph.pacing import Pacer, backoff_seconds, parse_retry_after
 from speechgraph.records import CitationRecord, Reference
+from speechgraph.sources import normalize_arxiv_id
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +37,6 @@ FIELDS = (
 MAX_BATCH_SIZE = 500  # the batch endpoint rejects larger requests with HTTP 400
 NEXT_STEP = "try again later, or run refresh with --no-citations"
 
-_ARXIV_ID = re.compile(r"^(?:arxiv:)?\s*(?P<id>.+?)(?:v\d+)?$", re.IGNORECASE)
 _DOI_PREFIX = re.compile(r"^(?:https?://(?:dx\.)?doi\.org/|doi:)", re.IGNORECASE)
 
 Progress = Callable[[int, int], None]
@@ -67,10 +66,11 @@ class _Retry:
 class CitationClient:
     """Client for `POST {base_url}/paper/batch`.
 
-    Requests are spaced at least `delay_seconds` apart across all calls of one client.
-    Failures on 429, 5xx, connection errors, timeouts and malformed bodies are retried up to
-    `max_retries` times, waiting `Retry-After` when given, else `backoff_base * 2**attempt`
-    seconds (at most `max_backoff`). Successful raw responses are cached in `cache_dir`.
+    At least `delay_seconds` pass between the end of one request and the start of the next,
+    across all calls of one client. Failures on 429, 5xx, connection errors, timeouts and
+    malformed bodies are retried up to `max_retries` times, waiting `backoff_base * 2**retry`
+    seconds (at most `max_backoff`), or `Retry-After` when that is longer. Successful raw
+    responses are cached in `cache_dir`.
     """
 
     def __init__(
@@ -92,7 +92,7 @@ class CitationClient:
             raise ValueError(f"max_retries must be 0 or more, got {max_retries}")
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
-        self.delay_seconds = max(0.0, delay_seconds)
+        self._pacer = Pacer(delay_seconds, name="Semantic Scholar")
         self.max_retries = max_retries
         self.backoff_base = max(0.0, backoff_base)
         self.max_backoff = max(0.0, max_backoff)
@@ -102,7 +102,6 @@ class CitationClient:
         self._session.headers["Accept"] = "application/json"
         if api_key:
             self._session.headers["x-api-key"] = api_key
-        self._last_request_at: float | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> CitationClient:
@@ -123,6 +122,11 @@ class CitationClient:
     def close(self) -> None:
         """Release pooled connections."""
         self._session.close()
+
+    @property
+    def delay_seconds(self) -> float:
+        """The least time between two requests, in seconds."""
+        return self._pacer.min_interval
 
     @property
     def batch_url(self) -> str:
@@ -200,25 +204,24 @@ class CitationClient:
             time.sleep(wait)
 
     def _retry_wait(self, attempt: int, outcome: _Retry) -> float:
-        if outcome.retry_after is None:
-            return min(self.max_backoff, self.backoff_base * 2**attempt)
-        if outcome.retry_after > self.max_backoff:
+        if outcome.retry_after is not None and outcome.retry_after > self.max_backoff:
             raise CitationServiceUnavailable(
                 f"Semantic Scholar at {self.batch_url} asked to wait "
                 f"{outcome.retry_after:.0f} s ({outcome.reason}); {NEXT_STEP}"
             )
-        return outcome.retry_after
+        return backoff_seconds(attempt, self.backoff_base, self.max_backoff, outcome.retry_after)
 
     def _attempt(self, ids: list[str]) -> tuple[list[Any], bytes] | _Retry:
         """One request: the parsed array and raw body, a _Retry, or a raised error."""
-        self._wait_for_turn()
         try:
-            response = self._session.post(
-                self.batch_url,
-                params={"fields": FIELDS},
-                json={"ids": [f"ARXIV:{arxiv_id}" for arxiv_id in ids]},
-                timeout=self.timeout,
-            )
+            # Semantic Scholar allows about one request per second (with or without a key).
+            with self._pacer.turn():
+                response = self._session.post(
+                    self.batch_url,
+                    params={"fields": FIELDS},
+                    json={"ids": [f"ARXIV:{arxiv_id}" for arxiv_id in ids]},
+                    timeout=self.timeout,
+                )
         except (
             requests.Timeout,
             requests.ConnectionError,
@@ -262,38 +265,17 @@ class CitationClient:
             f"HTTP {status} {detail}; {hint}"
         )
 
-    def _wait_for_turn(self) -> None:
-        # Semantic Scholar allows about one request per second (with or without a key).
-        now = time.monotonic()
-        if self._last_request_at is not None:
-            pause = self._last_request_at + self.delay_seconds - now
-            if pause > 0:
-                time.sleep(pause)
-        self._last_request_at = time.monotonic()
-
 
 def normalise_arxiv_id(raw: str) -> str:
-    """`arXiv:2006.11477v3` → `2006.11477`; old-style `hep-th/9901001v2` → `hep-th/9901001`."""
-    match = _ARXIV_ID.match(raw.strip())
-    return match.group("id").strip() if match else raw.strip()
+    """`arXiv:2006.11477v3` → `2006.11477`; `math.GT/0309136v2` → `math/0309136`.
 
-
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if absent."""
-    if value is None or not value.strip():
-        return None
-    text = value.strip()
+    `sources.normalize_arxiv_id` without the version; a string that is not an arXiv id comes
+    back stripped of surrounding whitespace but otherwise unchanged.
+    """
     try:
-        return max(0.0, float(text))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+        return normalize_arxiv_id(raw)[0]
+    except InvalidPaperId:
+        return raw.strip()
 
 
 def parse_paper(arxiv_id: str, item: dict[str, Any]) -> CitationRecord:

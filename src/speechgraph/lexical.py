@@ -182,14 +182,19 @@ class LexicalIndex:
     def matched_terms(self, ids: Collection[str], terms: Sequence[str]) -> dict[str, list[str]]:
         """For each of `ids`, the query terms its fields contain (after stemming)."""
         matched: dict[str, list[str]] = {paper_id: [] for paper_id in ids}
-        if not ids:
+        if not ids or not terms:
             return matched
         marks = ",".join("?" * len(ids))
-        for term in terms:
-            rows = self._connection.execute(
-                f"SELECT paper_id FROM paper_fts WHERE paper_fts MATCH ? AND paper_id IN ({marks})",
-                (_match_expression([term]), *ids),
-            ).fetchall()
-            for (paper_id,) in rows:
-                matched[paper_id].append(term)
+        # One statement for all terms: each branch asks FTS5 for the ids holding one term.
+        one_term = (
+            f"SELECT paper_id, ? FROM paper_fts WHERE paper_fts MATCH ? AND paper_id IN ({marks})"
+        )
+        parameters: list[object] = []
+        for position, term in enumerate(terms):
+            parameters.extend([position, _match_expression([term]), *ids])
+        sql = " UNION ALL ".join([one_term] * len(terms))
+        for paper_id, position in self._connection.execute(sql, parameters).fetchall():
+            matched[paper_id].append(terms[position])
+        for found in matched.values():
+            found.sort(key=terms.index)
         return matched

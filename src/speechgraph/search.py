@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, literal, null, text, union_all
 from sqlmodel import Session, col, select
 
 from speechgraph import embed, embed_onnx
@@ -319,51 +319,56 @@ class Searcher:
 
 
 def fetch_cards(store: Store, ids: list[str]) -> dict[str, Hit]:
-    """Title, year, authors and categories of `ids`: three plain queries, no ORM objects.
+    """Title, year, authors and categories of `ids` in one round trip, no ORM objects.
 
     The hot path of every search, so it skips `load_papers` (mentions, resources) on purpose and
-    runs statements built once (building a select costs more than running it here).
+    runs one UNION statement built once (building a select costs more than running it here).
     """
     if not ids:
         return {}
-    papers_query, authors_query, categories_query = _card_statements()
     with store.engine.connect() as connection:
-        papers = connection.execute(papers_query, {"ids": ids}).all()
-        authors = connection.execute(authors_query, {"ids": ids}).all()
-        categories = connection.execute(categories_query, {"ids": ids}).all()
-    cards = {
-        paper_id: Hit(paper_id, title, year, 0.0, {"summary_source": _source(abstract, note)})
-        for paper_id, title, year, abstract, note in papers
-    }
-    for paper_id, name in authors:
-        cards[paper_id].authors.append(name)
-    for paper_id, category in categories:
-        cards[paper_id].categories.append(category)
+        rows = connection.execute(_card_statement(), {"ids": ids}).all()
+    cards: dict[str, Hit] = {}
+    for paper_id, kind, _position, text_value, year, has_abstract, has_note in rows:
+        if kind == 0:
+            source = _source(bool(has_abstract), bool(has_note))
+            cards[paper_id] = Hit(paper_id, text_value, year, 0.0, {"summary_source": source})
+        elif paper_id in cards:
+            (cards[paper_id].authors if kind == 1 else cards[paper_id].categories).append(
+                text_value
+            )
     return cards
 
 
 @cache
-def _card_statements() -> tuple[Any, Any, Any]:
+def _card_statement() -> Any:
     ids: Any = bindparam("ids", expanding=True)
+    none = null()
     papers = select(  # type: ignore[call-overload]
         Paper.id,
+        literal(0).label("kind"),
+        literal(0).label("position"),
         Paper.title,
         Paper.year,
         col(Paper.abstract).is_not(None),
         col(Paper.note).is_not(None),
     ).where(col(Paper.id).in_(ids))
+    author_columns = (PaperAuthor.paper_id, literal(1), PaperAuthor.position, Author.name)
     authors = (
-        select(PaperAuthor.paper_id, Author.name)
+        select(*author_columns, none, none, none)  # type: ignore[call-overload]
         .join(Author)
         .where(col(PaperAuthor.paper_id).in_(ids))
-        .order_by(col(PaperAuthor.paper_id), col(PaperAuthor.position))
     )
-    categories = (
-        select(PaperCategory.paper_id, PaperCategory.category)
-        .where(col(PaperCategory.paper_id).in_(ids))
-        .order_by(col(PaperCategory.paper_id), col(PaperCategory.position))
-    )
-    return papers, authors, categories
+    categories = select(  # type: ignore[call-overload]
+        PaperCategory.paper_id,
+        literal(2),
+        PaperCategory.position,
+        PaperCategory.category,
+        none,
+        none,
+        none,
+    ).where(col(PaperCategory.paper_id).in_(ids))
+    return union_all(papers, authors, categories).order_by(text("kind"), text("position"))
 
 
 def _source(has_abstract: bool, has_note: bool) -> str:

@@ -56,7 +56,7 @@ __all__ = [
 # --- arXiv ids and DOIs -------------------------------------------------------------
 
 _NEW_ID = r"(?P<new>\d{4}\.\d{4,5})"
-_OLD_ID = r"(?P<old>[a-z]+(?:-[a-z]+)?)(?:\.[A-Za-z]{2})?/(?P<number>\d{7})"
+_OLD_ID = r"(?P<old>[a-z]+(?:-[a-z]+)?)(?:\.[A-Za-z][A-Za-z-]+)?/(?P<number>\d{7})"
 _ID_WITH_VERSION = rf"(?:{_NEW_ID}|{_OLD_ID})(?:v(?P<version>\d+))?(?![\d])"
 _ARXIV_HOST = re.compile(r"^(?:(?:www|export)\.)?arxiv\.org$|^ar5iv(?:\.labs\.arxiv)?\.org$")
 _ARXIV_PATH = re.compile(

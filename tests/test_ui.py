@@ -1,0 +1,258 @@
+"""The Streamlit app through AppTest, against the real seed catalogue; and the `ui` command."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import date
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+from typer.testing import CliRunner
+
+from speechgraph.cli import app as cli_app
+from speechgraph.cli_ui import app_path, streamlit_command, ui_environment
+from speechgraph.config import CHECKOUT_DIR, Settings
+from speechgraph.records import PaperRecord
+from speechgraph.store import open_db, upsert_paper
+from speechgraph.views import NOTE_LABEL, escape_markdown
+
+APP = CHECKOUT_DIR / "ui" / "app.py"
+TIMEOUT = 120  # the first run in a process loads the model, index and graph
+VITS = "2106.06103"
+HIFI_GAN = "2010.05646"
+HOSTILE_ID = "2501.99999"
+HOSTILE_TITLE = "<script>alert(1)</script> **bold** [link](javascript:alert(1)) :red[red] $x$"
+
+
+def open_app(monkeypatch: pytest.MonkeyPatch, settings: Settings, page: str | None = None) -> AppTest:
+    monkeypatch.setenv("SPEECHGRAPH_DATA_DIR", str(settings.data_dir))
+    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    if page is not None:
+        app.switch_page(page).run()
+    return app
+
+
+def assert_clean(app: AppTest) -> None:
+    assert not app.exception, [error.value for error in app.exception]
+    assert not app.error, [error.value for error in app.error]
+
+
+def markdown_texts(app: AppTest) -> list[str]:
+    return [element.value for element in app.markdown]
+
+
+# --- Search ----------------------------------------------------------------------------------
+
+
+def test_search_page_returns_hits_with_why(
+    monkeypatch: pytest.MonkeyPatch, seed_settings: Settings
+) -> None:
+    app = open_app(monkeypatch, seed_settings)
+    app.text_input(key="query").input("neural vocoder").run()
+    assert_clean(app)
+    titles = [text for text in markdown_texts(app) if text.startswith("**1.")]
+    assert titles, markdown_texts(app)
+    shown = " ".join(markdown_texts(app))
+    assert "HiFi\\-GAN" in shown or "WaveGlow" in shown
+    captions = [caption.value for caption in app.caption]
+    assert any("Score" in caption and "why:" in caption for caption in captions)
+    assert any(text.value.startswith("Listed in: ") for text in app.text)
+
+
+def test_search_filters_narrow_hits(
+    monkeypatch: pytest.MonkeyPatch, seed_settings: Settings
+) -> None:
+    app = open_app(monkeypatch, seed_settings)
+    app.text_input(key="query").input("speech").run()
+    app.slider(key="years").set_value((2021, 2022)).run()
+    app.selectbox(key="topic").set_value(app.selectbox(key="topic").options[1]).run()
+    assert_clean(app)
+    years = [text.value for text in app.text if " · arXiv " in text.value]
+    assert years
+    assert all(" · 2021 · " in year or " · 2022 · " in year for year in years)
+
+
+def test_search_unknown_section_is_an_error_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, seed_settings: Settings
+) -> None:
+    app = open_app(monkeypatch, seed_settings)
+    app.text_input(key="section").input("no such section anywhere").run()
+    app.text_input(key="query").input("vocoder").run()
+    assert not app.exception
+    assert "no section matches" in app.error[0].value
+
+
+def test_search_result_opens_its_paper(
+    monkeypatch: pytest.MonkeyPatch, seed_settings: Settings
+) -> None:
+    app = open_app(monkeypatch, seed_settings)
+    app.text_input(key="query").input("VITS").run()
+    app.button(key=f"open-{VITS}").click().run()
+    assert_clean(app)
+    assert app.query_params["id"] == [VITS] or app.query_params["id"] == VITS
+    assert "Conditional Variational Autoencoder" in app.header[0].value
+
+
+# --- Paper -----------------------------------------------------------------------------------
+
+
+def test_paper_page_shows_facts_note_links_and_plan(
+    monkeypatch: pytest.MonkeyPatch, seed_settings: Settings
+) -> None:
+    monkeypatch.setenv("SPEECHGRAPH_DATA_DIR", str(seed_settings.data_dir))
+    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    app.query_params["id"] = VITS
+    app.run().switch_page("pages/paper.py").run()
+    assert_clean(app)
+    assert "Conditional Variational Autoencoder" in app.header[0].value
+    shown = "\n".join(markdown_texts(app))
+    assert "**Authors:**" in shown and "Jaehyeon Kim" in shown
+    assert f"https://arxiv.org/abs/{VITS}" in shown
+    assert NOTE_LABEL in [subheader.value for subheader in app.subheader]
+    assert app.dataframe[0].value["list"].tolist()  # where the lists mention it
+    assert "**Builds on**" in " ".join(shown.split("\n"))
+    plan = app.dataframe[-1].value
+    assert "1609.03499" in plan["id"].tolist()  # WaveNet, via HiFi-GAN
+
+
+def test_paper_page_shows_hostile_title_literally(
+    monkeypatch: pytest.MonkeyPatch, seed_copy: Settings
+) -> None:
+    store = open_db(seed_copy.db_url)
+    note = "A note with <b>tags</b> and **stars**."
+    with store.transaction() as session:
+        record = PaperRecord(
+            HOSTILE_ID, HOSTILE_TITLE, ["Mallory <img src=x>"], date(2025, 1, 2), source="snapshot"
+        )
+        upsert_paper(session, record, note=note)
+    store.dispose()
+    monkeypatch.setenv("SPEECHGRAPH_DATA_DIR", str(seed_copy.data_dir))
+    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    app.query_params["id"] = HOSTILE_ID
+    app.run().switch_page("pages/paper.py").run()
+    assert not app.exception
+    header = app.header[0].value
+    assert header == escape_markdown(HOSTILE_TITLE)
+    assert "\\<script\\>" in header and "\\*\\*bold\\*\\*" in header and "\\:red" in header
+    assert note in [text.value for text in app.text]  # shown as plain text, unparsed
+    assert any("Mallory \\<img" in text for text in markdown_texts(app))
+
+
+# --- Reading path, topics, catalogue ---------------------------------------------------------
+
+
+def test_reading_path_page_shows_plan_and_path(
+    monkeypatch: pytest.MonkeyPatch, seed_settings: Settings
+) -> None:
+    monkeypatch.setenv("SPEECHGRAPH_DATA_DIR", str(seed_settings.data_dir))
+    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    app.query_params["id"] = VITS
+    app.run().switch_page("pages/reading_path.py").run()
+    assert_clean(app)
+    plan, path = app.dataframe[0].value, app.dataframe[1].value
+    assert "1609.03499" in plan["id"].tolist()
+    assert plan["because"].str.len().min() > 0  # every step has its evidence
+    assert path["id"].tolist()[-1] == VITS
+    assert len(app.get("plotly_chart")) == 2
+    app.selectbox(key="path_from").set_value(HIFI_GAN).run()
+    assert_clean(app)
+    assert app.dataframe[1].value["id"].tolist()[0] == HIFI_GAN
+
+
+def test_topics_page_renders_map_and_clusters(
+    monkeypatch: pytest.MonkeyPatch, seed_settings: Settings
+) -> None:
+    app = open_app(monkeypatch, seed_settings, "pages/topics.py")
+    assert_clean(app)
+    assert len(app.get("plotly_chart")) == 1
+    assert len(app.expander) >= 2
+    members = sum(len(frame.value) for frame in app.dataframe)
+    assert members == 84
+
+
+def test_catalogue_page_shows_counts_and_audit(
+    monkeypatch: pytest.MonkeyPatch, seed_settings: Settings
+) -> None:
+    app = open_app(monkeypatch, seed_settings, "pages/catalogue.py")
+    assert_clean(app)
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert metrics["Papers"] == "84"
+    assert metrics["Reading lists"] == "5"
+    assert any("mislabelled links" in text.value for text in app.text)
+    assert any(text.value.startswith("Last refresh: ") for text in app.text)
+    unresolved = [tab for tab in app.tabs if tab.label.startswith("Unresolved citations")]
+    assert unresolved and unresolved[0].dataframe[0].value["reference"].tolist()
+
+
+def test_catalogue_page_refreshes_offline(
+    monkeypatch: pytest.MonkeyPatch, seed_copy: Settings
+) -> None:
+    app = open_app(monkeypatch, seed_copy, "pages/catalogue.py")
+    app.button(key="refresh").click().run()
+    assert_clean(app)
+    assert "offline" in app.success[0].value
+    assert app.get("progress")
+
+
+@pytest.mark.slow
+def test_first_run_builds_the_catalogue_offline(
+    monkeypatch: pytest.MonkeyPatch, fresh_settings: Settings
+) -> None:
+    app = open_app(monkeypatch, fresh_settings)
+    assert_clean(app)
+    with open_db(fresh_settings.db_url).reading() as session:
+        from speechgraph.catalogue import catalogue_stats
+
+        assert catalogue_stats(session)["papers"] == 84
+    app.run()
+    assert app.text_input(key="query") is not None
+    assert "84 papers" in app.info[0].value
+
+
+def test_unusable_database_is_an_error_message(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    bad = tmp_path / "not-a-db.sqlite"
+    bad.write_text("this is not a database", encoding="utf-8")
+    monkeypatch.setenv("SPEECHGRAPH_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SPEECHGRAPH_DB_URL", f"sqlite:///{bad}")
+    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    assert not app.exception
+    assert "is not a usable database" in app.error[0].value
+
+
+# --- the `ui` command ------------------------------------------------------------------------
+
+
+def test_ui_command_runs_streamlit_with_the_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    calls = []
+
+    def fake_run(command: list[str], env: dict[str, str], check: bool) -> object:
+        calls.append((command, env))
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr("speechgraph.cli_ui.subprocess.run", fake_run)
+    result = CliRunner().invoke(
+        cli_app, ["--data-dir", str(tmp_path), "ui", "--port", "8600"], catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    command, env = calls[0]
+    assert command[1:4] == ["-m", "streamlit", "run"]
+    assert command[4] == str(app_path())
+    assert ["--server.port", "8600"] == command[5:7]
+    assert env["SPEECHGRAPH_DATA_DIR"] == str(tmp_path)
+    assert env["SPEECHGRAPH_DB_URL"] == f"sqlite:///{tmp_path / 'speechgraph.db'}"
+
+
+def test_ui_environment_and_command() -> None:
+    settings = Settings.load(data_dir=Path("/data"), db_url="sqlite:////x.db", model="m")
+    env = ui_environment(settings, base={"PATH": "/bin"})
+    assert env["PATH"] == "/bin"
+    assert env["SPEECHGRAPH_DB_URL"] == "sqlite:////x.db"
+    assert env["SPEECHGRAPH_MODEL"] == "m"
+    command = streamlit_command(Path("/a/app.py"), 9000, "127.0.0.1")
+    assert "--server.headless" in command and "127.0.0.1" in command
+    assert app_path() == APP

@@ -1,0 +1,71 @@
+"""Reading path page: what to read before a paper, and how one paper leads to another, each
+drawn as a graph with every step's evidence."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import ui_support
+from speechgraph.plans import MAX_DEPTH, find_path, prerequisites
+from speechgraph.views import (
+    escape_markdown,
+    paper_choices,
+    path_drawing,
+    path_rows,
+    plan_drawing,
+    plan_rows,
+)
+
+catalogue = ui_support.open_catalogue()
+with ui_support.errors_shown():
+    knowledge, _ = catalogue.knowledge()
+graph = knowledge.graph
+choices = paper_choices(knowledge.papers)
+for note in knowledge.notes:
+    st.caption(f"Note: {escape_markdown(note)}")
+
+st.title("Reading paths")
+st.header("What to read first")
+target_column, depth_column = st.columns([4, 1])
+with target_column:
+    target = ui_support.paper_picker(
+        "Paper to prepare for", choices, key="plan_target", default=st.query_params.get("id")
+    )
+depth = depth_column.slider("Links back", 1, MAX_DEPTH, 3, key="plan_depth")
+if target is None:
+    st.stop()
+
+with ui_support.errors_shown():
+    plan = prerequisites(graph, target, depth)
+st.markdown(f"Before **{escape_markdown(plan.title)}**, read:")
+if plan.steps:
+    st.plotly_chart(ui_support.network_figure(plan_drawing(plan, graph)), key="plan_chart")
+    st.dataframe(plan_rows(plan), hide_index=True)
+if plan.message:
+    st.info(plan.message)
+
+st.header("From one paper to another")
+start_default = plan.steps[0].id if plan.steps else None
+left, right = st.columns(2)
+with left:
+    source = ui_support.paper_picker(
+        "From (older paper)", choices, key="path_from", default=start_default
+    )
+with right:
+    end = ui_support.paper_picker("To (newer paper)", choices, key="path_to", default=target)
+if source is None or end is None:
+    st.stop()
+
+with ui_support.errors_shown():
+    result = find_path(graph, source, end)
+if result.message:
+    st.info(result.message)
+shown = result if result.found else result.alternative
+if shown is None:
+    st.warning("No path in either direction: these papers are not linked by any evidence.")
+    st.stop()
+if shown is not result:
+    st.markdown(f"**Nearest alternative:** {escape_markdown(shown.message or '')}")
+st.caption(f"{len(shown.steps) - 1} hops, confidence {shown.confidence:.2f}")
+st.plotly_chart(ui_support.network_figure(path_drawing(shown), height=300), key="path_chart")
+st.dataframe(path_rows(shown), hide_index=True)
