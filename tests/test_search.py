@@ -320,3 +320,59 @@ def test_cli_similar_and_index(search_home: Settings) -> None:
     index = run_cli(search_home, "index")
     assert index.exit_code == 0, index.output
     assert "up to date: 16 papers" in index.stdout
+
+
+# --- the offline seed catalogue ------------------------------------------------------------------
+
+EVAL_QUERIES = Path(__file__).parents[1] / "bench" / "eval_queries.json"
+
+
+@pytest.fixture(scope="module", name="seed_searcher")
+def seed_searcher_fixture(
+    tmp_path_factory: pytest.TempPathFactory, search_home: Settings, encoder
+) -> Searcher:
+    """The seed catalogue built offline from ingest/, indexed with the session's model."""
+    refresh = pytest.importorskip("speechgraph.refresh")
+    from search_fixtures import settings_for
+
+    settings = settings_for(tmp_path_factory.mktemp("seed-home"))
+    if not settings.snapshot_file.is_file():
+        pytest.skip("no offline snapshot in ingest/")
+    refresh.refresh_catalogue(settings, offline=True, update_index=False)
+    settings.cache_dir.mkdir(parents=True)
+    (settings.cache_dir / "onnx").symlink_to(search_home.cache_dir / "onnx")
+    sync_index(settings, open_db(settings.db_url), encoder=encoder)
+    return Searcher(settings)
+
+
+def test_seed_waveform_question_puts_vocoders_near_the_top(seed_searcher: Searcher) -> None:
+    top = ids_of(seed_searcher.search("how do I get a waveform from a spectrogram?", 10))
+    assert len(VOCODERS & set(top[:5])) >= 1
+    assert set(top) >= VOCODERS
+
+
+def test_seed_short_clip_question_finds_eres2netv2_first(seed_searcher: Searcher) -> None:
+    top = ids_of(seed_searcher.search("speaker embeddings robust to short clips", 3))
+    assert top[0] == "2406.02167"
+
+
+def test_seed_hybrid_is_at_least_as_good_as_either_retriever(seed_searcher: Searcher) -> None:
+    from speechgraph.evaluate import load_judgements, rank_all, score_modes
+
+    queries = load_judgements(EVAL_QUERIES)
+    assert len(queries) >= 25
+    scores = score_modes(queries, rank_all(seed_searcher, queries))
+    for metric in ("ndcg@10", "recall@5"):
+        assert scores["hybrid"][metric] >= scores["dense"][metric]
+        assert scores["hybrid"][metric] >= scores["lexical"][metric]
+    assert scores["hybrid"]["ndcg@10"] > 0.8
+
+
+def test_ndcg_and_recall_on_a_toy_ranking() -> None:
+    from speechgraph.evaluate import ndcg_at, recall_at
+
+    relevant = {"a": 2, "b": 1}
+    assert ndcg_at(["a", "b", "c"], relevant) == pytest.approx(1.0)
+    assert ndcg_at(["c", "b", "a"], relevant) < ndcg_at(["b", "a", "c"], relevant) < 1.0
+    assert ndcg_at(["x", "y"], relevant) == 0.0
+    assert recall_at(["c", "a", "x", "y", "z", "b"], relevant, k=5) == 0.5

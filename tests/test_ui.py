@@ -25,7 +25,9 @@ HOSTILE_ID = "2501.99999"
 HOSTILE_TITLE = "<script>alert(1)</script> **bold** [link](javascript:alert(1)) :red[red] $x$"
 
 
-def open_app(monkeypatch: pytest.MonkeyPatch, settings: Settings, page: str | None = None) -> AppTest:
+def open_app(
+    monkeypatch: pytest.MonkeyPatch, settings: Settings, page: str | None = None
+) -> AppTest:
     monkeypatch.setenv("SPEECHGRAPH_DATA_DIR", str(settings.data_dir))
     app = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     if page is not None:
@@ -242,7 +244,7 @@ def test_ui_command_runs_streamlit_with_the_settings(
     command, env = calls[0]
     assert command[1:4] == ["-m", "streamlit", "run"]
     assert command[4] == str(app_path())
-    assert ["--server.port", "8600"] == command[5:7]
+    assert command[5:7] == ["--server.port", "8600"]
     assert env["SPEECHGRAPH_DATA_DIR"] == str(tmp_path)
     assert env["SPEECHGRAPH_DB_URL"] == f"sqlite:///{tmp_path / 'speechgraph.db'}"
 

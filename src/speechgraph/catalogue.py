@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlmodel import Session, col, func, select
 
@@ -18,6 +18,8 @@ from speechgraph import models
 from speechgraph.errors import CatalogueEmpty, PaperNotFound
 from speechgraph.models import Author, Citation, Paper, PaperAuthor, PaperCategory, ReadingList
 from speechgraph.store import get_meta
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -256,29 +258,33 @@ def catalogue_stats(session: Session) -> dict[str, Any]:
     }
 
 
-def _authors_by_paper(session: Session, paper_ids: Sequence[str]) -> dict[str, list[str]]:
-    rows = session.exec(
-        select(PaperAuthor.paper_id, Author.name)
-        .join(Author)
-        .where(col(PaperAuthor.paper_id).in_(paper_ids))
-        .order_by(PaperAuthor.paper_id, PaperAuthor.position)
-    ).all()
-    grouped: dict[str, list[str]] = defaultdict(list)
-    for paper_id, name in rows:
-        grouped[paper_id].append(name)
+def _grouped(rows: Iterable[tuple[str | None, T]]) -> dict[str, list[T]]:
+    """Rows of (paper id, value) as lists of values by paper id, in row order."""
+    grouped: dict[str, list[T]] = defaultdict(list)
+    for paper_id, value in rows:
+        grouped[paper_id or ""].append(value)
     return grouped
+
+
+def _authors_by_paper(session: Session, paper_ids: Sequence[str]) -> dict[str, list[str]]:
+    return _grouped(
+        session.exec(
+            select(PaperAuthor.paper_id, Author.name)
+            .join(Author)
+            .where(col(PaperAuthor.paper_id).in_(paper_ids))
+            .order_by(PaperAuthor.paper_id, PaperAuthor.position)
+        ).all()
+    )
 
 
 def _categories_by_paper(session: Session, paper_ids: Sequence[str]) -> dict[str, list[str]]:
-    rows = session.exec(
-        select(PaperCategory.paper_id, PaperCategory.category)
-        .where(col(PaperCategory.paper_id).in_(paper_ids))
-        .order_by(PaperCategory.paper_id, PaperCategory.position)
-    ).all()
-    grouped: dict[str, list[str]] = defaultdict(list)
-    for paper_id, category in rows:
-        grouped[paper_id].append(category)
-    return grouped
+    return _grouped(
+        session.exec(
+            select(PaperCategory.paper_id, PaperCategory.category)
+            .where(col(PaperCategory.paper_id).in_(paper_ids))
+            .order_by(PaperCategory.paper_id, PaperCategory.position)
+        ).all()
+    )
 
 
 def _mentions_by_paper(session: Session, paper_ids: Sequence[str]) -> dict[str, list[MentionView]]:
@@ -288,9 +294,9 @@ def _mentions_by_paper(session: Session, paper_ids: Sequence[str]) -> dict[str, 
         .where(col(models.Mention.paper_id).in_(paper_ids))
         .order_by(ReadingList.name, models.Mention.line)
     ).all()
-    grouped: dict[str, list[MentionView]] = defaultdict(list)
-    for mention, list_name in rows:
-        grouped[mention.paper_id or ""].append(
+    return _grouped(
+        (
+            mention.paper_id,
             MentionView(
                 list=list_name,
                 section=mention.section,
@@ -301,9 +307,10 @@ def _mentions_by_paper(session: Session, paper_ids: Sequence[str]) -> dict[str, 
                 reference=mention.reference,
                 resolution=mention.resolution,
                 resolution_score=mention.resolution_score,
-            )
+            ),
         )
-    return grouped
+        for mention, list_name in rows
+    )
 
 
 def _resources_by_paper(
@@ -315,12 +322,13 @@ def _resources_by_paper(
         .where(col(models.Resource.paper_id).in_(paper_ids))
         .order_by(models.Resource.line)
     ).all()
-    grouped: dict[str, list[ResourceView]] = defaultdict(list)
-    for resource, list_name in rows:
-        grouped[resource.paper_id or ""].append(
-            ResourceView(resource.url, resource.kind, resource.text, list_name, resource.section)
+    return _grouped(
+        (
+            resource.paper_id,
+            ResourceView(resource.url, resource.kind, resource.text, list_name, resource.section),
         )
-    return grouped
+        for resource, list_name in rows
+    )
 
 
 def _view(

@@ -1,0 +1,253 @@
+"""The UI's plain-data helpers: safe text and links, paper panels, search rows, drawings."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import networkx as nx
+import pytest
+
+from speechgraph.catalogue import MentionView, PaperView, ResourceView, get_paper, load_papers
+from speechgraph.config import Settings
+from speechgraph.knowledge import IndexNeighbours, load_knowledge
+from speechgraph.plans import find_path, prerequisites
+from speechgraph.search import Filters, Searcher
+from speechgraph.store import open_db
+from speechgraph.views import (
+    ABSTRACT_LABEL,
+    NO_SUMMARY_LABEL,
+    NOTE_LABEL,
+    cluster_catalogue,
+    cluster_member_rows,
+    describe_last_refresh,
+    describe_why,
+    escape_markdown,
+    listings,
+    markdown_link,
+    paper_facts,
+    paper_links,
+    paper_relations,
+    paper_summary,
+    path_drawing,
+    path_rows,
+    plan_drawing,
+    plan_rows,
+    safe_url,
+    search_rows,
+    stats_rows,
+    topic_points,
+)
+
+VITS = "2106.06103"
+HIFI_GAN = "2010.05646"
+WAVENET = "1609.03499"
+
+
+def paper(**changes: object) -> PaperView:
+    base = PaperView(
+        id="2010.05646",
+        title="HiFi-GAN: Generative Adversarial Networks",
+        authors=["Jungil Kong"],
+        year=2020,
+        published=date(2020, 10, 12),
+        categories=["cs.SD"],
+        abstract=None,
+        note=None,
+    )
+    for name, value in changes.items():
+        setattr(base, name, value)
+    return base
+
+
+# --- text ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        ("**bold**", "\\*\\*bold\\*\\*"),
+        ("<script>alert(1)</script>", "\\<script\\>alert\\(1\\)\\</script\\>"),
+        ("[x](javascript:y)", "\\[x\\]\\(javascript\\:y\\)"),
+        (":red[alarm] :smile:", "\\:red\\[alarm\\] \\:smile\\:"),
+        ("$E=mc^2$", "\\$E\\=mc\\^2\\$"),
+        ("# heading\n- item", "\\# heading \\- item"),
+        ("a_b `c` ~d~ |e| &amp;", "a\\_b \\`c\\` \\~d\\~ \\|e\\| \\&amp;"),
+        ("back\\slash", "back\\\\slash"),
+        ("wav2vec 2.0", "wav2vec 2\\.0"),
+        ("", ""),
+        (None, ""),
+    ],
+)
+def test_escape_markdown(raw: str | None, escaped: str) -> None:
+    assert escape_markdown(raw) == escaped
+
+
+def test_safe_url_keeps_http_and_encodes_what_breaks_markdown() -> None:
+    assert safe_url("https://arxiv.org/abs/2106.06103") == "https://arxiv.org/abs/2106.06103"
+    assert safe_url("https://x.org/a b(c)<d>") == "https://x.org/a%20b%28c%29%3Cd%3E"
+    assert safe_url("javascript:alert(1)") is None
+    assert safe_url("data:text/html,hi") is None
+    assert safe_url("/relative/path") is None
+    assert safe_url(None) is None
+
+
+def test_markdown_link_escapes_its_text() -> None:
+    assert (
+        markdown_link("**code**", "https://github.com/x")
+        == "[\\*\\*code\\*\\*](https://github.com/x)"
+    )
+    assert markdown_link("click", "javascript:alert(1)") == "click"
+
+
+# --- one paper -------------------------------------------------------------------------------
+
+
+def test_paper_summary_labels_abstract_and_note() -> None:
+    assert paper_summary(paper(abstract="We propose.", note="Ours.")) == (
+        ABSTRACT_LABEL,
+        "We propose.",
+    )
+    assert paper_summary(paper(note="Ours.")) == (NOTE_LABEL, "Ours.")
+    assert paper_summary(paper()) == (NO_SUMMARY_LABEL, "")
+
+
+def test_paper_links_arxiv_pdf_doi_and_list_resources() -> None:
+    resources = [
+        ResourceView("https://github.com/jik876/hifi-gan", "code", "code", "awesome", "TTS"),
+        ResourceView("javascript:alert(1)", "code", "bad", "awesome", "TTS"),
+        ResourceView("https://github.com/jik876/hifi-gan", "code", "again", "other", "TTS"),
+    ]
+    links = paper_links(paper(doi="10.1/x", resources=resources))
+    assert [link.kind for link in links] == ["arxiv", "pdf", "doi", "list"]
+    assert links[0].url == "https://arxiv.org/abs/2010.05646"
+    assert links[3].label == "code (code, from awesome)"
+
+
+def test_paper_facts_are_plain_pairs() -> None:
+    facts = dict(paper_facts(paper(aliases=["HiFi-GAN"], version=3)))
+    assert facts["arXiv id"] == "2010.05646 (v3)"
+    assert facts["Authors"] == "Jungil Kong"
+    assert facts["Known as"] == "HiFi-GAN"
+    assert facts["Facts from"] == "the offline snapshot shipped with speechgraph"
+
+
+# --- against the seed catalogue --------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seed(seed_settings: Settings):
+    store = open_db(seed_settings.db_url)
+    neighbours = IndexNeighbours(seed_settings.index_dir)
+    knowledge = load_knowledge(store, neighbours)
+    yield seed_settings, store, knowledge, neighbours.embeddings
+    store.dispose()
+
+
+def test_paper_relations_from_the_graph(seed) -> None:
+    _, store, knowledge, _ = seed
+    with store.reading() as session:
+        relations = paper_relations(session, knowledge.graph, HIFI_GAN)
+    assert WAVENET in [item.id for item in relations.builds_on]
+    assert VITS in [item.id for item in relations.built_on_by]
+    assert relations.cites == relations.cited_by == []  # offline: no citation data
+    assert all(item.evidence for item in relations.builds_on)
+
+
+def test_listings_and_search_rows(seed) -> None:
+    settings, store, _, _ = seed
+    searcher = Searcher(settings, store)
+    with store.reading() as session:
+        places = listings(session, [VITS])
+        rows = search_rows(searcher, session, "neural vocoder", k=5)
+        only = search_rows(searcher, session, "neural vocoder", k=5, within={WAVENET, VITS})
+        dated = search_rows(
+            searcher, session, "speech", k=5, filters=Filters(year_from=2021, year_to=2021)
+        )
+    assert places[VITS] and all(" > " in place for place in places[VITS])
+    assert len(rows) == 5 and rows[0].listed and "meaning similarity" in rows[0].why
+    assert {row.id for row in only} <= {WAVENET, VITS} and only
+    assert {row.year for row in dated} == {2021}
+
+
+def test_plan_and_path_rows_and_drawings(seed) -> None:
+    _, _, knowledge, _ = seed
+    plan = prerequisites(knowledge.graph, VITS)
+    rows = plan_rows(plan)
+    assert WAVENET in [row["id"] for row in rows] and all(row["because"] for row in rows)
+    drawing = plan_drawing(plan, knowledge.graph)
+    assert drawing.nodes[-1]["id"] == VITS and drawing.nodes[-1]["role"] == "target"
+    ids = {node["id"] for node in drawing.nodes}
+    assert all(edge["source"] in ids and edge["target"] in ids for edge in drawing.edges)
+    path = find_path(knowledge.graph, WAVENET, VITS)
+    assert path.found
+    assert path_rows(path)[0]["link"] == "start" and path_rows(path)[-1]["id"] == VITS
+    drawn = path_drawing(path)
+    assert len(drawn.edges) == len(path.steps) - 1
+    assert drawn.edges[0]["source"] == WAVENET
+
+
+def test_drawing_points_from_dependency_to_dependent() -> None:
+    graph = nx.MultiDiGraph()
+    graph.add_node("a", title="A", year=2016, published=date(2016, 1, 1), aliases=[])
+    graph.add_node("b", title="B", year=2020, published=date(2020, 1, 1), aliases=[])
+    graph.add_edge(
+        "b", "a", key="builds_on", kind="builds_on", evidence="b names A", confidence=0.9
+    )
+    plan = prerequisites(graph, "b")
+    drawing = plan_drawing(plan, graph)
+    assert drawing.edges == [
+        {
+            "source": "a",
+            "target": "b",
+            "kind": "builds_on",
+            "evidence": "b names A",
+            "confidence": 0.9,
+        }
+    ]
+
+
+def test_topic_points_and_members(seed) -> None:
+    _, _, knowledge, embeddings = seed
+    report = cluster_catalogue(knowledge, embeddings)
+    points = topic_points(report, knowledge.papers)
+    assert len(points) == 84
+    assert {point["cluster"] for point in points} == {
+        f"{cluster.id}: {cluster.label}" for cluster in report.clusters
+    }
+    groups = cluster_member_rows(report, knowledge.papers)
+    assert sum(len(members) for _, members in groups) == 84
+
+
+def test_stats_and_last_refresh_text(seed) -> None:
+    from speechgraph.catalogue import catalogue_stats
+
+    _, store, _, _ = seed
+    with store.reading() as session:
+        stats = catalogue_stats(session)
+        vits = get_paper(session, VITS)
+    assert ("Papers", 84) in stats_rows(stats)
+    assert "(offline)" in describe_last_refresh(stats)
+    assert describe_last_refresh({}) == "never refreshed"
+    assert isinstance(vits.mentions[0], MentionView)
+
+
+def test_describe_why() -> None:
+    why = {
+        "matched_terms": ["vocoder"],
+        "dense_similarity": 0.61234,
+        "dense_rank": 2,
+        "lexical_rank": 1,
+        "bm25": 3.2,
+        "summary_source": "note",
+    }
+    assert describe_why(why) == (
+        "keywords: vocoder; keyword rank 1 (BM25 3.20); meaning similarity 0.61, rank 2; "
+        "matched on title and note"
+    )
+    assert describe_why({}) == "similar in meaning"
+
+
+def test_load_papers_unchanged_by_views(seed) -> None:
+    _, store, _, _ = seed
+    with store.reading() as session:
+        assert len(load_papers(session)) == 84
