@@ -77,14 +77,28 @@ def encoder_fixture(tmp_path_factory: pytest.TempPathFactory) -> TorchEncoder:
     return load_encoder(DEFAULT_MODEL, tmp_path_factory.mktemp("model-memo"))
 
 
+@pytest.fixture(scope="session", name="onnx_cache")
+def onnx_cache_fixture(tmp_path_factory: pytest.TempPathFactory, encoder: TorchEncoder) -> Path:
+    """A cache directory holding the ONNX export of the session's model (made once, ~3 s);
+    without the `onnx` package it stays empty and searches use torch."""
+    from speechgraph.embed_onnx import export_onnx
+
+    cache_dir = tmp_path_factory.mktemp("onnx-cache")
+    export_onnx(encoder, cache_dir)
+    (cache_dir / "onnx").mkdir(exist_ok=True)
+    return cache_dir
+
+
 @pytest.fixture(scope="session", name="search_home")
 def search_home_fixture(
-    tmp_path_factory: pytest.TempPathFactory, encoder: TorchEncoder
+    tmp_path_factory: pytest.TempPathFactory, encoder: TorchEncoder, onnx_cache: Path
 ) -> Settings:
     """A data directory holding the fixture catalogue, its indexes and the ONNX query model."""
     from speechgraph.indexing import sync_index
 
     settings = settings_for(tmp_path_factory.mktemp("search-home"))
+    settings.cache_dir.mkdir(parents=True)
+    (settings.cache_dir / "onnx").symlink_to(onnx_cache / "onnx")
     store = open_db(settings.db_url)
     try:
         store_fixture_catalogue(store)

@@ -9,7 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from search_fixtures import encoder_fixture  # noqa: F401  (the session fixture `encoder`)
+from search_fixtures import (  # noqa: F401  (session fixtures `encoder`, `onnx_cache`)
+    encoder_fixture,
+    onnx_cache_fixture,
+)
 from speechgraph import embed, embed_onnx
 from speechgraph.config import DEFAULT_MODEL
 from speechgraph.embed import EmbeddingCache, LazyEncoder, TorchEncoder, embed_texts
@@ -108,30 +111,27 @@ def test_lazy_encoder_does_not_load_the_model_when_everything_is_cached(
     assert lazy._loaded is None
 
 
-def test_onnx_export_matches_torch(encoder: TorchEncoder, tmp_path: Path) -> None:
+def test_onnx_export_matches_torch(encoder: TorchEncoder, onnx_cache: Path) -> None:
     pytest.importorskip("onnx")
-    onnx_encoder = embed_onnx.export_onnx(encoder, tmp_path)
+    onnx_encoder = embed_onnx.load_onnx_encoder(DEFAULT_MODEL, onnx_cache)
     assert onnx_encoder is not None
     texts = [*embed_onnx.CHECK_TEXTS, VOCODER, SPEAKER, "Tacotron 2 — «mel» ✓"]
     cosines = np.sum(onnx_encoder.encode(texts, batch_size=4) * encoder.encode(texts), axis=1)
     assert cosines.min() >= embed_onnx.ONNX_MIN_COSINE
-    reloaded = embed_onnx.load_onnx_encoder(DEFAULT_MODEL, tmp_path)
-    assert reloaded is not None
-    assert reloaded.fingerprint == encoder.fingerprint
+    assert onnx_encoder.fingerprint == encoder.fingerprint
 
 
 def test_no_export_means_no_onnx_encoder(tmp_path: Path) -> None:
     assert embed_onnx.load_onnx_encoder(DEFAULT_MODEL, tmp_path) is None
 
 
-def test_onnx_query_path_never_imports_torch(encoder: TorchEncoder, tmp_path: Path) -> None:
+def test_onnx_query_path_never_imports_torch(onnx_cache: Path) -> None:
     pytest.importorskip("onnx")
-    embed_onnx.export_onnx(encoder, tmp_path)
     program = (
         "import sys\n"
         "from pathlib import Path\n"
         "from speechgraph.embed_onnx import load_onnx_encoder\n"
-        f"encoder = load_onnx_encoder({DEFAULT_MODEL!r}, Path({str(tmp_path)!r}))\n"
+        f"encoder = load_onnx_encoder({DEFAULT_MODEL!r}, Path({str(onnx_cache)!r}))\n"
         "assert encoder is not None\n"
         "print(encoder.encode(['neural vocoder']).shape)\n"
         "assert 'torch' not in sys.modules and 'sentence_transformers' not in sys.modules\n"

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import make_settings
 from typer.testing import CliRunner
 
+from conftest import make_settings
 from speechgraph.catalogue import catalogue_stats, get_paper, load_papers
 from speechgraph.cli import app
 from speechgraph.refresh import refresh_catalogue

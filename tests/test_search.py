@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from search_fixtures import (  # noqa: F401  (fixtures: encoder, search_home, fresh_home)
+from search_fixtures import (  # noqa: F401  (fixtures: encoder, onnx_cache, search_home, fresh_home)
     encoder_fixture,
     fixture_papers,
     fresh_home_fixture,
+    onnx_cache_fixture,
     search_home_fixture,
 )
 from speechgraph.config import Settings
@@ -328,21 +329,9 @@ EVAL_QUERIES = Path(__file__).parents[1] / "bench" / "eval_queries.json"
 
 
 @pytest.fixture(scope="module", name="seed_searcher")
-def seed_searcher_fixture(
-    tmp_path_factory: pytest.TempPathFactory, search_home: Settings, encoder
-) -> Searcher:
-    """The seed catalogue built offline from ingest/, indexed with the session's model."""
-    refresh = pytest.importorskip("speechgraph.refresh")
-    from search_fixtures import settings_for
-
-    settings = settings_for(tmp_path_factory.mktemp("seed-home"))
-    if not settings.snapshot_file.is_file():
-        pytest.skip("no offline snapshot in ingest/")
-    refresh.refresh_catalogue(settings, offline=True, update_index=False)
-    settings.cache_dir.mkdir(parents=True)
-    (settings.cache_dir / "onnx").symlink_to(search_home.cache_dir / "onnx")
-    sync_index(settings, open_db(settings.db_url), encoder=encoder)
-    return Searcher(settings)
+def seed_searcher_fixture(seed_settings: Settings) -> Searcher:
+    """The seed catalogue built offline from ingest/ by conftest, with its search index."""
+    return Searcher(seed_settings)
 
 
 def test_seed_waveform_question_puts_vocoders_near_the_top(seed_searcher: Searcher) -> None:

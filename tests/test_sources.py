@@ -725,5 +725,7 @@ def test_seed_sections_are_clean(seed_lists: dict[str, ParsedList]) -> None:
         ("math.GT/0309136", ("math/0309136", None)),
     ],
 )
-def test_old_style_ids_with_long_subject_classes(raw: str, expected: tuple[str, int | None]) -> None:
+def test_old_style_ids_with_long_subject_classes(
+    raw: str, expected: tuple[str, int | None]
+) -> None:
     assert normalize_arxiv_id(raw) == expected

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -105,7 +104,7 @@ def test_paper_page_shows_facts_note_links_and_plan(
     monkeypatch.setenv("SPEECHGRAPH_DATA_DIR", str(seed_settings.data_dir))
     app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     app.query_params["id"] = VITS
-    app.run().switch_page("pages/paper.py").run()
+    app.run().switch_page("app_pages/paper.py").run()
     assert_clean(app)
     assert "Conditional Variational Autoencoder" in app.header[0].value
     shown = "\n".join(markdown_texts(app))
@@ -132,7 +131,7 @@ def test_paper_page_shows_hostile_title_literally(
     monkeypatch.setenv("SPEECHGRAPH_DATA_DIR", str(seed_copy.data_dir))
     app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     app.query_params["id"] = HOSTILE_ID
-    app.run().switch_page("pages/paper.py").run()
+    app.run().switch_page("app_pages/paper.py").run()
     assert not app.exception
     header = app.header[0].value
     assert header == escape_markdown(HOSTILE_TITLE)
@@ -150,7 +149,7 @@ def test_reading_path_page_shows_plan_and_path(
     monkeypatch.setenv("SPEECHGRAPH_DATA_DIR", str(seed_settings.data_dir))
     app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
     app.query_params["id"] = VITS
-    app.run().switch_page("pages/reading_path.py").run()
+    app.run().switch_page("app_pages/reading_path.py").run()
     assert_clean(app)
     plan, path = app.dataframe[0].value, app.dataframe[1].value
     assert "1609.03499" in plan["id"].tolist()
@@ -165,7 +164,7 @@ def test_reading_path_page_shows_plan_and_path(
 def test_topics_page_renders_map_and_clusters(
     monkeypatch: pytest.MonkeyPatch, seed_settings: Settings
 ) -> None:
-    app = open_app(monkeypatch, seed_settings, "pages/topics.py")
+    app = open_app(monkeypatch, seed_settings, "app_pages/topics.py")
     assert_clean(app)
     assert len(app.get("plotly_chart")) == 1
     assert len(app.expander) >= 2
@@ -176,7 +175,7 @@ def test_topics_page_renders_map_and_clusters(
 def test_catalogue_page_shows_counts_and_audit(
     monkeypatch: pytest.MonkeyPatch, seed_settings: Settings
 ) -> None:
-    app = open_app(monkeypatch, seed_settings, "pages/catalogue.py")
+    app = open_app(monkeypatch, seed_settings, "app_pages/catalogue.py")
     assert_clean(app)
     metrics = {metric.label: metric.value for metric in app.metric}
     assert metrics["Papers"] == "84"
@@ -190,7 +189,7 @@ def test_catalogue_page_shows_counts_and_audit(
 def test_catalogue_page_refreshes_offline(
     monkeypatch: pytest.MonkeyPatch, seed_copy: Settings
 ) -> None:
-    app = open_app(monkeypatch, seed_copy, "pages/catalogue.py")
+    app = open_app(monkeypatch, seed_copy, "app_pages/catalogue.py")
     app.button(key="refresh").click().run()
     assert_clean(app)
     assert "offline" in app.success[0].value
@@ -232,11 +231,17 @@ def test_ui_command_runs_streamlit_with_the_settings(
 ) -> None:
     calls = []
 
-    def fake_run(command: list[str], env: dict[str, str], check: bool) -> object:
-        calls.append((command, env))
-        return subprocess.CompletedProcess(command, 0)
+    class FakeProcess:
+        def __init__(self, command: list[str], env: dict[str, str]) -> None:
+            calls.append((command, env))
 
-    monkeypatch.setattr("speechgraph.cli_ui.subprocess.run", fake_run)
+        def wait(self, timeout: float | None = None) -> int:
+            return 0
+
+        def poll(self) -> int:
+            return 0
+
+    monkeypatch.setattr("speechgraph.cli_ui.subprocess.Popen", FakeProcess)
     result = CliRunner().invoke(
         cli_app, ["--data-dir", str(tmp_path), "ui", "--port", "8600"], catch_exceptions=False
     )

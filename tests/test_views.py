@@ -175,7 +175,9 @@ def test_plan_and_path_rows_and_drawings(seed) -> None:
     rows = plan_rows(plan)
     assert WAVENET in [row["id"] for row in rows] and all(row["because"] for row in rows)
     drawing = plan_drawing(plan, knowledge.graph)
-    assert drawing.nodes[-1]["id"] == VITS and drawing.nodes[-1]["role"] == "target"
+    target = next(node for node in drawing.nodes if node["role"] == "target")
+    assert target["id"] == VITS and target["x"] == 0.0
+    assert all(node["x"] < 0 for node in drawing.nodes if node["role"] != "target")
     ids = {node["id"] for node in drawing.nodes}
     assert all(edge["source"] in ids and edge["target"] in ids for edge in drawing.edges)
     path = find_path(knowledge.graph, WAVENET, VITS)

@@ -1,6 +1,6 @@
 """speechgraph in the browser: `speechgraph ui` runs `streamlit run` on this file.
 
-The entry page sets up navigation; each page is a thin file under pages/. Settings come from
+The entry page sets up navigation; each page is a thin file under app_pages/. Settings come from
 SPEECHGRAPH_* environment variables (the `ui` command passes its options through them).
 """
 
@@ -19,15 +19,15 @@ import streamlit as st  # noqa: E402
 
 import ui_support  # noqa: E402
 
-st.set_page_config(page_title="speechgraph", page_icon="🎙️", layout="wide")
+st.set_page_config(page_title="speechgraph", page_icon=":material/graphic_eq:", layout="wide")
 
 ui_support.open_catalogue()  # on a first run, builds the catalogue offline before any page
 
 pages = [
-    st.Page("pages/search.py", title="Search", icon="🔎", default=True),
-    st.Page("pages/paper.py", title="Paper", icon="📄"),
-    st.Page("pages/reading_path.py", title="Reading path", icon="🧭"),
-    st.Page("pages/topics.py", title="Topics", icon="🗺️"),
-    st.Page("pages/catalogue.py", title="Catalogue", icon="🗂️"),
+    st.Page("app_pages/search.py", title="Search", icon=":material/search:", default=True),
+    st.Page("app_pages/paper.py", title="Paper", icon=":material/article:"),
+    st.Page("app_pages/reading_path.py", title="Reading path", icon=":material/route:"),
+    st.Page("app_pages/topics.py", title="Topics", icon=":material/scatter_plot:"),
+    st.Page("app_pages/catalogue.py", title="Catalogue", icon=":material/inventory_2:"),
 ]
 st.navigation(pages).run()

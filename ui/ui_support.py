@@ -27,8 +27,8 @@ from speechgraph.search import Searcher
 from speechgraph.store import Store, open_db
 from speechgraph.views import Drawing, cluster_catalogue
 
-PAPER_PAGE = "pages/paper.py"
-PATH_PAGE = "pages/reading_path.py"
+PAPER_PAGE = "app_pages/paper.py"
+PATH_PAGE = "app_pages/reading_path.py"
 EDGE_COLOURS = {
     "cites": "#1f77b4",
     "builds_on": "#d62728",
@@ -242,7 +242,7 @@ def network_figure(drawing: Drawing, *, height: int = 420) -> go.Figure:
         height=height,
         margin={"l": 10, "r": 10, "t": 30, "b": 10},
         xaxis={"visible": False},
-        yaxis={"visible": False, "range": [-1.8, 1.8]},
+        yaxis={"visible": False},
         legend={"orientation": "h"},
     )
     return figure

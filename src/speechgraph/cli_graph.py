@@ -111,24 +111,10 @@ def path(
 
 def clusters(ctx: typer.Context, json_output: JsonFlag = False) -> None:
     """Topic clusters of the catalogue with their labels, quality figures and map coordinates."""
-    from speechgraph.clusters import cluster_papers
+    from speechgraph.views import cluster_catalogue
 
     knowledge, neighbours = _knowledge(ctx)
-    papers = knowledge.papers
-    embeddings = neighbours.embeddings
-    if embeddings is not None:
-        by_id = {paper.id: paper for paper in papers}
-        papers = [by_id[paper_id] for paper_id in embeddings.ids]
-    report = cluster_papers(
-        [paper.id for paper in papers],
-        [f"{paper.title}. {paper.note or paper.abstract or ''}" for paper in papers],
-        embeddings.vectors if embeddings is not None else None,
-        knowledge.graph,
-        sections={
-            p.id: f"{p.mentions[0].list} > {p.mentions[0].section}" for p in papers if p.mentions
-        },
-        topics={paper.id: paper.topic for paper in papers if paper.topic},
-    )
+    report = cluster_catalogue(knowledge, neighbours.embeddings)
     if json_output:
         print_json(report.to_json())
         return

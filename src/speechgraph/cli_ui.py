@@ -78,12 +78,17 @@ def ui(
     settings = settings_of(ctx)
     command = streamlit_command(app_path(), port, host)
     typer.echo(f"speechgraph UI on http://{host}:{port} (Ctrl+C to stop)", err=True)
+    process = subprocess.Popen(command, env=ui_environment(settings))
     try:
-        completed = subprocess.run(command, env=ui_environment(settings), check=False)
+        returncode = process.wait()
     except KeyboardInterrupt:
-        raise typer.Exit(0) from None
-    if completed.returncode not in (0, -2, 130):
-        raise typer.Exit(completed.returncode)
+        returncode = 0  # Ctrl+C reaches Streamlit too; let it shut down cleanly
+    finally:
+        if process.poll() is None:
+            process.terminate()
+            process.wait(timeout=15)
+    if returncode not in (0, -2, 130):
+        raise typer.Exit(returncode)
 
 
 COMMANDS = {"ui": ui}

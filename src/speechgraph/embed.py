@@ -167,6 +167,10 @@ def load_encoder(model: str = DEFAULT_MODEL, memo_dir: Path | None = None) -> To
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    # Its "Loading weights" bar would interleave with our own progress bar on stderr.
+    transformers_logging.disable_progress_bar()
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     path = resolve_model_path(model)

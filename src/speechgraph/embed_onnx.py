@@ -6,6 +6,7 @@ Imports `embed` (torch only inside the export function).
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import shutil
@@ -105,6 +106,10 @@ def export_onnx(encoder: TorchEncoder, cache_dir: Path) -> OnnxEncoder | None:
     CLS pooling, the `onnx` package is missing, or the export's vectors disagree with torch.
     """
     directory = onnx_dir_for(cache_dir, encoder.fingerprint)
+    if importlib.util.find_spec("onnx") is None:
+        # torch.onnx.export needs the `onnx` package; without it queries use torch (slower).
+        log.warning("the `onnx` package is not installed: cold searches will load torch")
+        return None
     shape = _pipeline_shape(encoder.model)
     if shape is None:
         log.info("%s is not a plain transformer + pooling model; queries use torch", encoder.name)

@@ -247,7 +247,7 @@ def listings(session: Session, ids: Collection[str]) -> dict[str, list[str]]:
         select(Mention.paper_id, ReadingList.name, Mention.section)
         .join(ReadingList)
         .where(col(Mention.paper_id).in_(list(ids)))
-        .order_by(ReadingList.name, Mention.line)
+        .order_by(col(ReadingList.name), col(Mention.line))
     ).all()
     found: dict[str, list[str]] = defaultdict(list)
     for paper_id, list_name, section in rows:
@@ -438,21 +438,26 @@ class Drawing:
 
 
 def plan_drawing(plan: Plan, graph: nx.MultiDiGraph) -> Drawing:
-    """The plan in reading order left to right, the target last; edges are the evidence."""
-    order = [step.id for step in plan.steps] + [plan.target]
+    """Layered: the target on the right, each prerequisite one column further left per link
+    back, a column's papers in reading order top to bottom; edges are the evidence."""
+    columns: dict[int, list[str]] = defaultdict(list)
+    for step in plan.steps:
+        columns[len(step.evidence)].append(step.id)
+    columns[0] = [plan.target]
     drawing = Drawing()
-    for position, node in enumerate(order):
-        data = graph.nodes[node] if node in graph else {}
-        drawing.nodes.append(
-            {
-                "id": node,
-                "title": data.get("title", node),
-                "year": data.get("year"),
-                "x": float(position),
-                "y": float((position % 3) - 1) if node != plan.target else 0.0,
-                "role": "target" if node == plan.target else "read first",
-            }
-        )
+    for hops, members in sorted(columns.items()):
+        for row, node in enumerate(members):
+            data = graph.nodes[node] if node in graph else {}
+            drawing.nodes.append(
+                {
+                    "id": node,
+                    "title": data.get("title", node),
+                    "year": data.get("year"),
+                    "x": float(-hops),
+                    "y": (len(members) - 1) / 2 - row,
+                    "role": "target" if node == plan.target else "read first",
+                }
+            )
     seen = set()
     for step in plan.steps:
         for edge in step.evidence:

@@ -27,6 +27,8 @@ with ui_support.errors_shown():
 years = [paper.year for paper in knowledge.papers if paper.year]
 first_year, last_year = (min(years), max(years)) if years else (1990, 2030)
 
+if "query" not in st.session_state and st.query_params.get("q"):
+    st.session_state["query"] = st.query_params["q"]  # a shared link: /?q=neural+vocoder
 query = st.text_input(
     "What are you looking for?", key="query", placeholder="e.g. neural vocoder"
 ).strip()
