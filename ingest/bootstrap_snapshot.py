@@ -22,8 +22,9 @@ from datetime import date
 from pathlib import Path
 
 from speechgraph.config import Settings
+from speechgraph.lists import load_lists, load_sources
 from speechgraph.records import ARXIV
-from speechgraph.refresh import load_lists, load_sources, refresh_catalogue
+from speechgraph.refresh import refresh_catalogue
 from speechgraph.snapshot import (
     SNAPSHOT_FORMAT,
     load_snapshot,

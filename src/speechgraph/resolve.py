@@ -20,7 +20,8 @@ from speechgraph.snapshot import Snapshot, reference_key
 from speechgraph.store import Store
 
 if TYPE_CHECKING:
-    from speechgraph.refresh import LoadedList, RefreshReport
+    from speechgraph.lists import LoadedList
+    from speechgraph.refresh import RefreshReport
 
 log = logging.getLogger(__name__)
 
