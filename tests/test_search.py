@@ -312,6 +312,9 @@ def test_cli_bad_input_gives_one_line_and_exit_codes(search_home: Settings) -> N
     assert "empty" in empty.stderr
     hostile = run_cli(search_home, "search", "'; DROP TABLE paper; -- NEAR( \"*", "-k", "100000")
     assert hostile.exit_code == 0, hostile.output
+    huge = run_cli(search_home, "search", "vocoder " * 13_000, "--json")
+    assert huge.exit_code == 0, huge.output
+    assert '"truncated": true' in huge.stdout
 
 
 def test_cli_similar_and_index(search_home: Settings) -> None:

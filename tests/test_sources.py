@@ -12,18 +12,16 @@ import pytest
 
 from speechgraph import records
 from speechgraph.errors import InvalidPaperId, ReadingListError
-from speechgraph.records import Mention, ParsedList
-from speechgraph.sources import (
+from speechgraph.links import (
     classify_url,
-    clean_text,
-    ensure_has_papers,
     find_arxiv_ids_in_text,
     normalize_arxiv_id,
     parse_arxiv_url,
     parse_doi,
-    parse_reading_list,
-    read_list_file,
 )
+from speechgraph.lists import ensure_has_papers, read_list_file
+from speechgraph.records import Mention, ParsedList
+from speechgraph.sources import clean_text, parse_reading_list
 
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
 SEEDS_DIR = SHARED_DIR / "seeds"

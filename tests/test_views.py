@@ -17,8 +17,6 @@ from speechgraph.views import (
     ABSTRACT_LABEL,
     NO_SUMMARY_LABEL,
     NOTE_LABEL,
-    cluster_catalogue,
-    cluster_member_rows,
     describe_last_refresh,
     describe_why,
     escape_markdown,
@@ -28,13 +26,17 @@ from speechgraph.views import (
     paper_links,
     paper_relations,
     paper_summary,
+    safe_url,
+    search_rows,
+    stats_rows,
+)
+from speechgraph.views_graph import (
+    cluster_catalogue,
+    cluster_member_rows,
     path_drawing,
     path_rows,
     plan_drawing,
     plan_rows,
-    safe_url,
-    search_rows,
-    stats_rows,
     topic_points,
 )
 

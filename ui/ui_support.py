@@ -25,7 +25,7 @@ from speechgraph.knowledge import Embeddings, IndexNeighbours, Knowledge, load_k
 from speechgraph.models import Paper
 from speechgraph.search import Searcher
 from speechgraph.store import Store, open_db
-from speechgraph.views import Drawing, cluster_catalogue
+from speechgraph.views_graph import Drawing, cluster_catalogue
 
 PAPER_PAGE = "app_pages/paper.py"
 PATH_PAGE = "app_pages/reading_path.py"

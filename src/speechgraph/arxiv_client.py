@@ -22,9 +22,9 @@ import requests
 from speechgraph import __version__
 from speechgraph.config import Settings
 from speechgraph.errors import ArxivBadResponse, ArxivUnavailable, InvalidPaperId
+from speechgraph.links import normalize_arxiv_id
 from speechgraph.pacing import Pacer, backoff_seconds, parse_retry_after
 from speechgraph.records import PaperRecord, TitleMatch
-from speechgraph.sources import normalize_arxiv_id
 
 logger = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ def _check_atom_feed(content: bytes) -> None:
 def split_arxiv_id(raw: str) -> tuple[str, int | None] | None:
     """`"2006.11477v3"` -> `("2006.11477", 3)`, `"math.GT/0309136"` -> `("math/0309136", None)`.
 
-    `sources.normalize_arxiv_id`, but None for a string that is not an arXiv id. Old-style
+    `links.normalize_arxiv_id`, but None for a string that is not an arXiv id. Old-style
     subject classes are dropped because arXiv's canonical id (and its answer) has none.
     """
     try:

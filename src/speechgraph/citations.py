@@ -23,9 +23,9 @@ import requests
 
 from speechgraph.config import Settings
 from speechgraph.errors import CitationServiceUnavailable, InvalidPaperId
+from speechgraph.links import normalize_arxiv_id
 from speechgraph.pacing import Pacer, backoff_seconds, parse_retry_after
 from speechgraph.records import CitationRecord, Reference
-from speechgraph.sources import normalize_arxiv_id
 
 logger = logging.getLogger(__name__)
 
@@ -269,7 +269,7 @@ class CitationClient:
 def normalise_arxiv_id(raw: str) -> str:
     """`arXiv:2006.11477v3` → `2006.11477`; `math.GT/0309136v2` → `math/0309136`.
 
-    `sources.normalize_arxiv_id` without the version; a string that is not an arXiv id comes
+    `links.normalize_arxiv_id` without the version; a string that is not an arXiv id comes
     back stripped of surrounding whitespace but otherwise unchanged.
     """
     try:

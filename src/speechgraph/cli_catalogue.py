@@ -91,7 +91,7 @@ def show(
 ) -> None:
     """Show one paper: facts, our note or the abstract, where it was listed, links."""
     from speechgraph.catalogue import get_paper
-    from speechgraph.sources import normalize_arxiv_id
+    from speechgraph.links import normalize_arxiv_id
 
     catalogue_id = paper_id if paper_id.startswith("s2:") else normalize_arxiv_id(paper_id)[0]
     with opened_store(ctx) as store, store.reading() as session:

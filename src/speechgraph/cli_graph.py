@@ -41,7 +41,7 @@ def _catalogue_id(raw: str) -> str:
     """An arXiv id in any version or URL form becomes its catalogue id; other text (a name such
     as "VITS") is passed on for the graph to resolve."""
     from speechgraph.errors import InvalidPaperId
-    from speechgraph.sources import normalize_arxiv_id
+    from speechgraph.links import normalize_arxiv_id
 
     try:
         return normalize_arxiv_id(raw)[0]
@@ -111,7 +111,7 @@ def path(
 
 def clusters(ctx: typer.Context, json_output: JsonFlag = False) -> None:
     """Topic clusters of the catalogue with their labels, quality figures and map coordinates."""
-    from speechgraph.views import cluster_catalogue
+    from speechgraph.views_graph import cluster_catalogue
 
     knowledge, neighbours = _knowledge(ctx)
     report = cluster_catalogue(knowledge, neighbours.embeddings)

@@ -59,8 +59,8 @@ def similar(
     json_output: JsonFlag = False,
 ) -> None:
     """Papers closest in meaning to one paper of the catalogue."""
+    from speechgraph.links import normalize_arxiv_id
     from speechgraph.search import Searcher
-    from speechgraph.sources import normalize_arxiv_id
 
     catalogue_id = paper_id if paper_id.startswith("s2:") else normalize_arxiv_id(paper_id)[0]
     with opened_store(ctx) as store:

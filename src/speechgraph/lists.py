@@ -74,7 +74,7 @@ def source_from_argument(argument: str) -> ListSource:
 def read_list(source: ListSource, *, offline: bool, timeout: float) -> tuple[str, str]:
     """The list's text and where it came from ("file" or "url")."""
     if source.path is not None and (source.path.exists() or source.url is None or offline):
-        return sources.read_list_file(source.path), "file"
+        return read_list_file(source.path), "file"
     if source.url is None:
         raise ReadingListError(f"reading list {source.name} has neither a path nor a URL")
     if offline:
@@ -96,7 +96,7 @@ def _download_list(url: str, timeout: float) -> str:
             f"reading list {url} could not be downloaded ({reason}): "
             "check the URL and your connection"
         ) from None
-    return sources.decode_list_bytes(raw, url)
+    return decode_list_bytes(raw, url)
 
 
 def load_lists(
@@ -123,7 +123,58 @@ def load_lists(
             continue
         parsed = sources.parse_reading_list(text, source.name)
         if is_extra:
-            sources.ensure_has_papers(parsed, source.location)
+            ensure_has_papers(parsed, source.location)
         digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
         loaded.append(LoadedList(source, parsed, origin, digest))
     return loaded
+
+
+def _looks_binary(text: str) -> bool:
+    if "\x00" in text:
+        return True
+    controls = sum(1 for char in text if not char.isprintable() and char not in "\n\r\t\f")
+    return controls > max(8, len(text) // 20)
+
+
+def read_list_file(path: Path) -> str:
+    """The text of a local reading list.
+
+    Raises ReadingListError naming the path when it is missing, a directory, unreadable,
+    binary, or empty.
+    """
+    if not path.exists():
+        raise ReadingListError(f"reading list {path} does not exist; check the path")
+    if path.is_dir():
+        raise ReadingListError(f"reading list {path} is a directory; give a Markdown file")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ReadingListError(
+            f"cannot read reading list {path} ({error.strerror}); check its permissions"
+        ) from error
+    return decode_list_bytes(data, str(path))
+
+
+def decode_list_bytes(data: bytes, location: str) -> str:
+    """The text of a reading list read from a file or a URL; raises ReadingListError naming
+    `location` when it is empty or binary."""
+    if not data.strip():
+        raise ReadingListError(f"reading list {location} is empty; add paper links to it")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    if _looks_binary(text):
+        raise ReadingListError(
+            f"reading list {location} is not text (binary data); give a Markdown or text file"
+        )
+    return text
+
+
+def ensure_has_papers(parsed: ParsedList, location: str) -> None:
+    """Raises ReadingListError when a parsed list has no paper links or citations."""
+    if not parsed.mentions:
+        raise ReadingListError(
+            f"reading list {location} has no paper links (arXiv, DOI, publisher) or "
+            "citations; check that it is a list of papers"
+        )

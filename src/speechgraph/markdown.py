@@ -2,7 +2,8 @@
 cleaning, links in every form (Markdown, HTML, bare URLs), and the line structure
 (front matter, headings, bullets with continuations, table rows).
 
-Imports only the standard library; `sources` builds mentions on top of it.
+Imports only the standard library; `prose` reads what an item's text says, and `sources`
+builds mentions on top of both.
 """
 
 from __future__ import annotations
@@ -28,11 +29,6 @@ _HTML_SRC = re.compile(
 )
 _HTML_ANCHOR = re.compile(r"<a\b[^>]*?\bhref\s*=\s*[\"']([^\"']+)[\"'][^>]*>(.*?)</a>", re.I)
 _HTML_TITLE = re.compile(r"\btitle\s*=\s*[\"']([^\"']*)[\"']", re.I)
-
-
-def word_set(text: str) -> frozenset[str]:
-    """The whitespace-separated words of `text`; keeps long constant lists readable."""
-    return frozenset(text.split())
 
 
 def _is_lead_then_continuation(raw: bytes) -> bool:
@@ -334,121 +330,3 @@ def table_cells(row: str) -> list[tuple[int, str]]:
 
 def is_table_separator(row: str) -> bool:
     return bool(re.fullmatch(r"\s*\|?[\s:|-]+\|?\s*", row)) and "-" in row
-
-
-# --- citations written as prose ----------------------------------------------------
-
-_AUTHOR_SURNAME_FIRST = re.compile(
-    r"\b[A-Z][A-Za-z'’-]+,\s(?:[A-Z]\.\s?)+(?:,|\s?&|\.|\s+and\b|\s*\()"
-)
-_AUTHOR_INITIALS_FIRST = re.compile(
-    r"(?:^|,\s|\]\s?)(?:[A-Z]\.\s){1,3}[A-Z][a-z]+(?:[- ][A-Z][a-z]+)?(?:,|\s+and\s)"
-)
-_YEAR_BLOCK = re.compile(r"\(((?:19|20)\d\d)[a-z]?(?:,\s*[A-Za-z]+\.?)?\)\.?")
-_QUOTED_TITLE = re.compile(r"[\"“]([^\"”]{8,}?)[,.]?[\"”]")
-_VENUE = re.compile(
-    r"\b(?:ICASSP|INTERSPEECH|Interspeech|IEEE|Proceedings|Proc\.|Conference|Transactions|"
-    r"Letters|Journal|Workshop|Symposium|NeurIPS|ICML|ICLR|ACL|EMNLP|CVPR|arXiv)\b"
-)
-_ANY_YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
-_SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on",
-                "or", "the", "to", "via", "with", "vs", "vs."}  # fmt: skip
-
-
-def is_citation(text: str) -> bool:
-    """True for prose written as an academic reference: authors with a year, a quoted
-    title or a venue, or a year with a venue."""
-    has_author = bool(_AUTHOR_SURNAME_FIRST.search(text) or _AUTHOR_INITIALS_FIRST.search(text))
-    has_year = bool(_YEAR_BLOCK.search(text))
-    has_quote = bool(_QUOTED_TITLE.search(text))
-    has_venue = bool(_VENUE.search(text))
-    if has_author:
-        return has_year or has_quote or has_venue
-    return (has_year or has_quote) and has_venue
-
-
-def extract_citation(text: str) -> tuple[str | None, int | None]:
-    """(title, year) from a citation: the quoted title, or the sentence after the
-    "(YEAR[, Month])." block that ends where the venue starts."""
-    year_match = _YEAR_BLOCK.search(text)
-    year = int(year_match.group(1)) if year_match else None
-    title = None
-    if quoted := _QUOTED_TITLE.search(text):
-        title = quoted.group(1)
-        if year is None and (later := _ANY_YEAR.search(text, quoted.end())):
-            year = int(later.group(1))
-    elif year_match:
-        rest = text[year_match.end() :].lstrip(" .")
-        title = re.split(r"\.(?:\s|$)", rest, maxsplit=1)[0]
-    if year is None and (anywhere := _ANY_YEAR.search(text)):
-        year = int(anywhere.group(1))
-    title = title.strip(" ,.") if title else None
-    return title or None, year
-
-
-def looks_like_title(text: str) -> bool:
-    """True for a bare paper title in Title Case ("Emerging Properties in Self-Supervised
-    Vision Transformers"), false for sentence-case prose and instructions."""
-    words = text.split()
-    if not 4 <= len(words) <= 30 or text.endswith((".", "!", ",", ";")) or "(" in text:
-        return False
-    if not words[0][0].isupper():
-        return False
-    significant = [word for word in words if word.lower() not in _SMALL_WORDS]
-    capitalised = [word for word in significant if word[0].isupper() or word[0].isdigit()]
-    return len(capitalised) >= 0.8 * len(significant)
-
-
-# --- labels, names and years around links ---------------------------------------------
-
-_LABEL = re.compile(r"^\s*(?:\*\*|__)([A-Za-z][\w ]{0,20}?)\s*(?::\s*(?:\*\*|__)|(?:\*\*|__)\s*:)")
-_GENERIC_WORDS = word_set(
-    "repo repository github code website homepage slides e-book ebook docs documentation "
-    "api tutorial course demo video paper pdf link here blog introduction overview series "
-    "book"
-)
-_NOT_A_TITLE = word_set("paper pdf slides link here code repo")
-_ORG_SUFFIX = re.compile(r"\s+[-–—]\s+.*$")
-_ORG_YEAR = re.compile(r"\s*\(([^()]*?),?\s*((?:19|20)\d\d)\)\s*$")
-_YEAR_PREFIX = re.compile(r"^\s*((?:19|20)\d\d)[.,:]\s")
-
-
-def split_label(raw: str) -> tuple[str, int]:
-    """("paper", end offset) for a line starting `**Paper:**`; ("", 0) without a label."""
-    match = _LABEL.match(raw)
-    return (match.group(1).strip().lower(), match.end()) if match else ("", 0)
-
-
-def leading_year(text: str) -> int | None:
-    """The year a list item starts with, as in "2023. [Title](url)"."""
-    match = _YEAR_PREFIX.match(text)
-    return int(match.group(1)) if match else None
-
-
-def drop_leading_year(text: str) -> str:
-    return _YEAR_PREFIX.sub("", text)
-
-
-def system_name(text: str) -> tuple[str, int | None]:
-    """A system's name from "Whisper - OpenAI" or "Whisper (OpenAI, 2022)", with the year."""
-    year = None
-    if match := _ORG_YEAR.search(text):
-        year, text = int(match.group(2)), text[: match.start()]
-    return _ORG_SUFFIX.sub("", text).strip(" -:"), year
-
-
-def is_name(text: str) -> bool:
-    """A short name ("Whisper", "Meta SpiritLM"), not a generic link text ("GitHub repo")."""
-    words = text.split()
-    return (
-        0 < len(words) <= 4
-        and "/" not in text
-        and not any(word.lower().strip(".,:") in _GENERIC_WORDS for word in words)
-    )
-
-
-def is_title_like(text: str) -> bool:
-    """Link text that can stand as a title ("CTC", "Speak, Read and Prompt"), unlike
-    "X-vector Paper" or "[pdf]"."""
-    words = text.lower().split()
-    return bool(words) and not any(word.strip(".,:[]") in _NOT_A_TITLE for word in words)

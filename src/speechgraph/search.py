@@ -203,6 +203,7 @@ class Searcher:
         self, settings: Settings, store: Store | None = None, encoder: embed.Encoder | None = None
     ) -> None:
         self.settings = settings
+        self._owns_store = store is None
         self.store = store or open_db(settings.db_url)
         with self.store.reading() as session:
             require_papers(session)
@@ -221,6 +222,12 @@ class Searcher:
                 self.settings.model, self.settings.cache_dir
             )
         return self._encoder
+
+    def close(self) -> None:
+        """Release the keyword index and, when this searcher opened it, the store."""
+        self.lexical.close()
+        if self._owns_store:
+            self.store.dispose()
 
     def is_stale(self) -> bool:
         """True when the catalogue changed since this searcher loaded its indexes."""
@@ -243,7 +250,7 @@ class Searcher:
             with self.store.reading() as session:
                 allowed = allowed_ids(session, filters)
         terms = query_terms(text)
-        depth = max(CANDIDATES, k)
+        depth = max(CANDIDATES, k) if mode == "hybrid" else k
         dense: list[tuple[str, float]] = []
         query_vector = None
         if mode != "lexical":

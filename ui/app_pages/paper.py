@@ -19,8 +19,8 @@ from speechgraph.views import (
     paper_links,
     paper_relations,
     paper_summary,
-    plan_rows,
 )
+from speechgraph.views_graph import plan_rows
 
 catalogue = ui_support.open_catalogue()
 with ui_support.errors_shown():

@@ -7,14 +7,8 @@ import streamlit as st
 
 import ui_support
 from speechgraph.plans import MAX_DEPTH, find_path, prerequisites
-from speechgraph.views import (
-    escape_markdown,
-    paper_choices,
-    path_drawing,
-    path_rows,
-    plan_drawing,
-    plan_rows,
-)
+from speechgraph.views import escape_markdown, paper_choices
+from speechgraph.views_graph import path_drawing, path_rows, plan_drawing, plan_rows
 
 catalogue = ui_support.open_catalogue()
 with ui_support.errors_shown():

@@ -1,0 +1,207 @@
+"""Plain data for the UI's topic and reading-path pages: topic clusters and their map, plan
+and path rows, and the node/edge lists for drawing plans and paths.
+
+Imports `catalogue`, `clusters`, `knowledge` and `plans`; `views` holds the text, paper and
+search helpers.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from speechgraph.catalogue import PaperView
+from speechgraph.clusters import ClusterReport, cluster_papers
+from speechgraph.knowledge import Embeddings, Knowledge
+from speechgraph.plans import Evidence, PathResult, Plan
+
+# --- topics --------------------------------------------------------------------------------
+
+
+def cluster_catalogue(knowledge: Knowledge, embeddings: Embeddings | None) -> ClusterReport:
+    """Topic clusters of the catalogue, over the papers that have vectors when there are any."""
+    papers = knowledge.papers
+    if embeddings is not None:
+        by_id = {paper.id: paper for paper in papers}
+        papers = [by_id[paper_id] for paper_id in embeddings.ids if paper_id in by_id]
+    return cluster_papers(
+        [paper.id for paper in papers],
+        [f"{paper.title}. {paper.note or paper.abstract or ''}" for paper in papers],
+        embeddings.vectors if embeddings is not None else None,
+        knowledge.graph,
+        sections={
+            p.id: f"{p.mentions[0].list} > {p.mentions[0].section}" for p in papers if p.mentions
+        },
+        topics={paper.id: paper.topic for paper in papers if paper.topic},
+    )
+
+
+def topic_points(report: ClusterReport, papers: Sequence[PaperView]) -> list[dict[str, Any]]:
+    """One row per mapped paper: id, title, year, cluster label, x, y."""
+    by_id = {paper.id: paper for paper in papers}
+    label_of = {
+        member: f"{cluster.id}: {cluster.label}"
+        for cluster in report.clusters
+        for member in cluster.members
+    }
+    rows = []
+    for paper_id, (x, y) in report.coordinates.items():
+        paper = by_id.get(paper_id)
+        rows.append(
+            {
+                "id": paper_id,
+                "title": paper.title if paper else paper_id,
+                "year": paper.year if paper else None,
+                "cluster": label_of.get(paper_id, "unclustered"),
+                "x": x,
+                "y": y,
+            }
+        )
+    return rows
+
+
+def cluster_member_rows(
+    report: ClusterReport, papers: Sequence[PaperView]
+) -> list[tuple[str, list[dict[str, Any]]]]:
+    """(heading, member rows) per cluster, largest first."""
+    by_id = {paper.id: paper for paper in papers}
+    grouped = []
+    for cluster in report.clusters:
+        members = [
+            {
+                "id": member,
+                "title": by_id[member].title if member in by_id else member,
+                "year": by_id[member].year if member in by_id else None,
+            }
+            for member in cluster.members
+        ]
+        heading = f"{cluster.id}: {cluster.label} ({len(members)} papers)"
+        grouped.append((heading, members))
+    return grouped
+
+
+def describe_clustering(report: ClusterReport) -> str:
+    quality = report.to_json()["quality"]
+    figures = ", ".join(f"{name} {value}" for name, value in quality.items() if value is not None)
+    found = f"{len(report.clusters)} clusters found by {report.method}"
+    return f"{found}; {figures}" if figures else found
+
+
+# --- plans and paths -----------------------------------------------------------------------
+
+
+def because(chain: Sequence[Evidence]) -> str:
+    return "; then ".join(edge.evidence for edge in chain)
+
+
+def plan_rows(plan: Plan) -> list[dict[str, Any]]:
+    return [
+        {
+            "step": number,
+            "id": step.id,
+            "title": step.title,
+            "year": step.year,
+            "confidence": round(step.confidence, 2),
+            "because": because(step.evidence),
+        }
+        for number, step in enumerate(plan.steps, start=1)
+    ]
+
+
+def path_rows(path: PathResult) -> list[dict[str, Any]]:
+    return [
+        {
+            "step": number,
+            "id": step.id,
+            "title": step.title,
+            "year": step.year,
+            "link": step.via.kind if step.via else "start",
+            "evidence": step.via.evidence if step.via else "the paper the path starts from",
+            "confidence": round(step.via.confidence, 2) if step.via else 1.0,
+        }
+        for number, step in enumerate(path.steps, start=1)
+    ]
+
+
+@dataclass
+class Drawing:
+    """Nodes (id, title, year, x, y, role) and edges (source, target, kind, evidence,
+    confidence), each edge pointing from the paper to read first to the one that relies on it."""
+
+    nodes: list[dict[str, Any]] = field(default_factory=list)
+    edges: list[dict[str, Any]] = field(default_factory=list)
+
+
+def plan_drawing(plan: Plan, graph: nx.MultiDiGraph) -> Drawing:
+    """Layered: the target on the right, each prerequisite one column further left per link
+    back, a column's papers in reading order top to bottom; edges are the evidence."""
+    columns: dict[int, list[str]] = defaultdict(list)
+    for step in plan.steps:
+        columns[len(step.evidence)].append(step.id)
+    columns[0] = [plan.target]
+    drawing = Drawing()
+    for hops, members in sorted(columns.items()):
+        for row, node in enumerate(members):
+            data = graph.nodes[node] if node in graph else {}
+            drawing.nodes.append(
+                {
+                    "id": node,
+                    "title": data.get("title", node),
+                    "year": data.get("year"),
+                    "x": float(-hops),
+                    "y": (len(members) - 1) / 2 - row,
+                    "role": "target" if node == plan.target else "read first",
+                }
+            )
+    seen = set()
+    for step in plan.steps:
+        for edge in step.evidence:
+            key = (edge.source, edge.target, edge.kind)
+            if key not in seen:
+                seen.add(key)
+                drawing.edges.append(_drawn_edge(edge))
+    return drawing
+
+
+def path_drawing(path: PathResult) -> Drawing:
+    drawing = Drawing()
+    last = len(path.steps) - 1
+    for position, step in enumerate(path.steps):
+        role = "start" if position == 0 else ("end" if position == last else "via")
+        drawing.nodes.append(
+            {
+                "id": step.id,
+                "title": step.title,
+                "year": step.year,
+                "x": float(position),
+                "y": 0.0,
+                "role": role,
+            }
+        )
+        if step.via is not None:
+            previous = path.steps[position - 1].id
+            drawing.edges.append(
+                {
+                    "source": previous,
+                    "target": step.id,
+                    "kind": step.via.kind,
+                    "evidence": step.via.evidence,
+                    "confidence": step.via.confidence,
+                }
+            )
+    return drawing
+
+
+def _drawn_edge(edge: Evidence) -> dict[str, Any]:
+    # Evidence says "source relies on target"; drawn in reading order: target first.
+    return {
+        "source": edge.target,
+        "target": edge.source,
+        "kind": edge.kind,
+        "evidence": edge.evidence,
+        "confidence": edge.confidence,
+    }
