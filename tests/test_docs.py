@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+import sys
 from dataclasses import fields
 
 from typer.testing import CliRunner
@@ -47,5 +48,15 @@ def test_readme_opens_with_the_two_setup_commands_and_ci_runs_the_second() -> No
 def test_the_tree_is_ruff_clean() -> None:
     result = subprocess.run(
         ["ruff", "check", "--no-cache", "."], cwd=REPO_DIR, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+
+
+def test_the_library_type_checks() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "mypy", "--no-incremental"],
+        cwd=REPO_DIR,
+        capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout[-3000:]

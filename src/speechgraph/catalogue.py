@@ -196,7 +196,7 @@ def list_mentions(session: Session, *, unresolved_only: bool = False) -> list[di
     query = select(models.Mention, ReadingList.name).join(ReadingList)
     if unresolved_only:
         query = query.where(col(models.Mention.paper_id).is_(None))
-    rows = session.exec(query.order_by(ReadingList.name, models.Mention.line)).all()
+    rows = session.exec(query.order_by(col(ReadingList.name), col(models.Mention.line))).all()
     return [
         {
             "list": list_name,
@@ -272,7 +272,7 @@ def _authors_by_paper(session: Session, paper_ids: Sequence[str]) -> dict[str, l
             select(PaperAuthor.paper_id, Author.name)
             .join(Author)
             .where(col(PaperAuthor.paper_id).in_(paper_ids))
-            .order_by(PaperAuthor.paper_id, PaperAuthor.position)
+            .order_by(col(PaperAuthor.paper_id), col(PaperAuthor.position))
         ).all()
     )
 
@@ -282,7 +282,7 @@ def _categories_by_paper(session: Session, paper_ids: Sequence[str]) -> dict[str
         session.exec(
             select(PaperCategory.paper_id, PaperCategory.category)
             .where(col(PaperCategory.paper_id).in_(paper_ids))
-            .order_by(PaperCategory.paper_id, PaperCategory.position)
+            .order_by(col(PaperCategory.paper_id), col(PaperCategory.position))
         ).all()
     )
 
@@ -292,7 +292,7 @@ def _mentions_by_paper(session: Session, paper_ids: Sequence[str]) -> dict[str, 
         select(models.Mention, ReadingList.name)
         .join(ReadingList)
         .where(col(models.Mention.paper_id).in_(paper_ids))
-        .order_by(ReadingList.name, models.Mention.line)
+        .order_by(col(ReadingList.name), col(models.Mention.line))
     ).all()
     return _grouped(
         (
@@ -320,7 +320,7 @@ def _resources_by_paper(
         select(models.Resource, ReadingList.name)
         .join(ReadingList)
         .where(col(models.Resource.paper_id).in_(paper_ids))
-        .order_by(models.Resource.line)
+        .order_by(col(models.Resource.line))
     ).all()
     return _grouped(
         (

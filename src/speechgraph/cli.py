@@ -7,17 +7,16 @@ bodies so that `speechgraph --help` starts instantly.
 
 from __future__ import annotations
 
-import importlib
 import logging
 import sys
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
-from speechgraph import cli_catalogue
+from speechgraph import cli_catalogue, cli_graph, cli_search, cli_ui
 from speechgraph.cli_common import CliState
 from speechgraph.config import Settings
 from speechgraph.errors import SpeechgraphError
@@ -26,7 +25,7 @@ from speechgraph.errors import SpeechgraphError
 class _Group(TyperGroup):
     """Turns library errors into one line on stderr and exit code 1 (a traceback with --debug)."""
 
-    def invoke(self, ctx: click.Context) -> Any:
+    def invoke(self, ctx: Any) -> Any:  # a click Context (Typer vendors its own click)
         try:
             return super().invoke(ctx)
         except SpeechgraphError as error:
@@ -80,15 +79,13 @@ def options(
     ctx.obj = CliState(settings=settings, quiet=quiet, debug=debug)
 
 
-for _name, _function in cli_catalogue.COMMANDS.items():
-    app.command(_name)(_function)
-for _module_name in ("cli_search", "cli_graph", "cli_ui"):  # TEMP until they land
-    try:
-        _module = importlib.import_module(f"speechgraph.{_module_name}")
-    except ImportError:
-        continue
-    for _name, _function in getattr(_module, "COMMANDS", {}).items():
-        app.command(_name)(_function)
+def _register(commands: Mapping[str, Callable[..., None]]) -> None:
+    for name, function in commands.items():
+        app.command(name)(function)
+
+
+for _module in (cli_catalogue, cli_search, cli_graph, cli_ui):
+    _register(_module.COMMANDS)
 
 
 def main() -> None:

@@ -69,7 +69,10 @@ class Mention(SQLModel, table=True):
     """One citation of a paper in a reading list, with its provenance and how it resolved."""
 
     id: int | None = Field(default=None, primary_key=True)
-    list_id: int = Field(foreign_key="readinglist.id", index=True, ondelete="CASCADE")
+    # Set by `store.replace_list_entries`; never NULL in the database.
+    list_id: int | None = Field(
+        default=None, foreign_key="readinglist.id", index=True, ondelete="CASCADE", nullable=False
+    )
     paper_id: str | None = Field(default=None, foreign_key="paper.id", index=True)
     section: str
     link_text: str
@@ -90,7 +93,9 @@ class Resource(SQLModel, table=True):
     """A non-paper link from a list: code, video, blog, model card, image."""
 
     id: int | None = Field(default=None, primary_key=True)
-    list_id: int = Field(foreign_key="readinglist.id", index=True, ondelete="CASCADE")
+    list_id: int | None = Field(
+        default=None, foreign_key="readinglist.id", index=True, ondelete="CASCADE", nullable=False
+    )
     paper_id: str | None = Field(default=None, foreign_key="paper.id", index=True)
     section: str
     url: str

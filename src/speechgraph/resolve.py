@@ -115,8 +115,8 @@ class Resolver:
 
     def resolve(self, list_name: str, mention: Mention, known: set[str]) -> Match | None:
         """The paper a mention points to, if it can be told with confidence."""
-        if _is_linked(mention):
-            return Match(mention.arxiv_id, "link") if mention.arxiv_id in known else None  # type: ignore[arg-type]
+        if mention.kind == ARXIV and mention.arxiv_id:
+            return Match(mention.arxiv_id, "link") if mention.arxiv_id in known else None
         for match in (
             self._recorded(list_name, mention),
             self.searched.get(reference_key(mention)),
@@ -158,7 +158,8 @@ class Resolver:
         self, loaded: LoadedList, known: set[str], report: RefreshReport
     ) -> tuple[list[models.Mention], list[models.Resource]]:
         """Database rows for one list's mentions and resources, each mention resolved."""
-        mentions, resources = [], []
+        mentions: list[models.Mention] = []
+        resources: list[models.Resource] = []
         for mention in loaded.parsed.mentions:
             match = self.resolve(loaded.source.name, mention, known)
             mentions.append(_mention_row(mention, match))
@@ -188,8 +189,9 @@ def _previous_searches(store: Store) -> dict[str, Match]:
     return {
         _row_key(row): Match(
             row.paper_id, row.resolution, row.resolution_score, row.resolution_detail
-        )  # type: ignore[arg-type]
+        )
         for row in rows
+        if row.paper_id is not None
     }
 
 

@@ -272,6 +272,11 @@ class Searcher:
                 raise PaperNotFound(
                     f"{paper_id} is not in the catalogue: use `speechgraph search` to find its id"
                 )
+            if found[0].is_stub:
+                raise PaperNotFound(
+                    f"{paper_id} is only cited by catalogue papers (no abstract or note), so it "
+                    "has no embedding: pick a catalogue paper, e.g. from `speechgraph search`"
+                )
             raise IndexOutOfDate(f"{paper_id} is not in the search index: run `speechgraph index`")
         vector = self.index.vectors([paper_id])[0]
         neighbours = [hit for hit in self.index.search(vector, k + 1) if hit[0] != paper_id][:k]

@@ -15,7 +15,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from speechgraph import models
 from speechgraph.catalogue import load_papers
@@ -104,16 +104,18 @@ def snapshot_from_catalogue(session: Session) -> dict[str, Any]:
     """The snapshot of a catalogue as JSON-ready data: facts, notes, mentions; no abstracts."""
     papers = [_paper_to_json(view) for view in load_papers(session)]
     lists = []
-    for reading_list in session.exec(select(models.ReadingList).order_by(models.ReadingList.name)):
+    for reading_list in session.exec(
+        select(models.ReadingList).order_by(col(models.ReadingList.name))
+    ):
         mentions = session.exec(
             select(models.Mention)
             .where(models.Mention.list_id == reading_list.id)
-            .order_by(models.Mention.line, models.Mention.id)
+            .order_by(col(models.Mention.line), col(models.Mention.id))
         ).all()
         resources = session.exec(
             select(models.Resource)
             .where(models.Resource.list_id == reading_list.id)
-            .order_by(models.Resource.line, models.Resource.id)
+            .order_by(col(models.Resource.line), col(models.Resource.id))
         ).all()
         lists.append(
             {

@@ -11,12 +11,13 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import cast
 
 from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
-from sqlmodel import Session, SQLModel, create_engine, delete, select
+from sqlmodel import Session, SQLModel, col, create_engine, delete, select
 
 from speechgraph import models
 from speechgraph.errors import DatabaseError
@@ -209,8 +210,8 @@ def replace_list_entries(
     resources: Sequence[models.Resource],
 ) -> None:
     """Make the list's mentions and resources exactly these (an idempotent replace)."""
-    session.exec(delete(models.Mention).where(models.Mention.list_id == reading_list.id))  # type: ignore[call-overload]
-    session.exec(delete(models.Resource).where(models.Resource.list_id == reading_list.id))  # type: ignore[call-overload]
+    session.exec(delete(models.Mention).where(col(models.Mention.list_id) == reading_list.id))
+    session.exec(delete(models.Resource).where(col(models.Resource.list_id) == reading_list.id))
     for row in [*mentions, *resources]:
         row.list_id = reading_list.id  # type: ignore[assignment]
         session.add(row)
@@ -236,7 +237,7 @@ def upsert_paper(
     paper.published = record.published
     paper.updated = record.updated
     paper.year = record.year
-    paper.primary_category = record.primary_category or (record.categories or [None])[0]
+    paper.primary_category = record.primary_category or next(iter(record.categories), None)
     paper.doi = record.doi.lower() if record.doi else paper.doi
     paper.journal_ref = record.journal_ref
     paper.comment = record.comment
@@ -262,18 +263,20 @@ def upsert_paper(
 
 
 def _replace_authors(session: Session, paper_id: str, names: Sequence[str]) -> None:
-    session.exec(delete(PaperAuthor).where(PaperAuthor.paper_id == paper_id))  # type: ignore[call-overload]
+    session.exec(delete(PaperAuthor).where(col(PaperAuthor.paper_id) == paper_id))
     for position, name in enumerate(names):
         author = session.exec(select(Author).where(Author.name == name)).first()
         if author is None:
             author = Author(name=name)
             session.add(author)
             session.flush()
-        session.add(PaperAuthor(paper_id=paper_id, position=position, author_id=author.id))
+        session.add(
+            PaperAuthor(paper_id=paper_id, position=position, author_id=cast(int, author.id))
+        )
 
 
 def _replace_categories(session: Session, paper_id: str, categories: Sequence[str]) -> None:
-    session.exec(delete(PaperCategory).where(PaperCategory.paper_id == paper_id))  # type: ignore[call-overload]
+    session.exec(delete(PaperCategory).where(col(PaperCategory.paper_id) == paper_id))
     for position, category in enumerate(dict.fromkeys(categories)):
         session.add(PaperCategory(paper_id=paper_id, position=position, category=category))
 
@@ -314,7 +317,7 @@ def replace_citations(
     citation_count: int | None,
 ) -> int:
     """Make `citing_id`'s outgoing citations exactly `references`; returns how many were stored."""
-    session.exec(delete(Citation).where(Citation.citing_id == citing_id))  # type: ignore[call-overload]
+    session.exec(delete(Citation).where(col(Citation.citing_id) == citing_id))
     cited: set[str] = set()
     for reference in references:
         cited_id = ensure_stub(session, reference)
