@@ -45,11 +45,10 @@ def test_readme_opens_with_the_two_setup_commands_and_ci_runs_the_second() -> No
     assert install_and_test in ci_script
 
 
-def test_the_tree_is_ruff_clean() -> None:
-    result = subprocess.run(
-        ["ruff", "check", "--no-cache", "."], cwd=REPO_DIR, capture_output=True, text=True
-    )
-    assert result.returncode == 0, result.stdout[-3000:]
+def test_the_tree_is_ruff_clean_and_formatted() -> None:
+    for command in (["ruff", "check", "--no-cache", "."], ["ruff", "format", "--check", "."]):
+        result = subprocess.run(command, cwd=REPO_DIR, capture_output=True, text=True)
+        assert result.returncode == 0, result.stdout[-3000:]
 
 
 def test_the_library_type_checks() -> None:

@@ -17,7 +17,7 @@ from search_fixtures import (  # noqa: F401  (fixtures: encoder, onnx_cache, sea
     search_home_fixture,
 )
 from speechgraph.config import Settings
-from speechgraph.errors import IndexOutOfDate, PaperNotFound
+from speechgraph.errors import IndexOutOfDate, PaperNotFound, SearchInputError
 from speechgraph.indexing import sync_index
 from speechgraph.lexical import query_terms
 from speechgraph.models import Paper
@@ -25,7 +25,6 @@ from speechgraph.search import (
     MAX_QUERY_CHARS,
     Filters,
     Searcher,
-    SearchInputError,
     clean_query,
     rrf_fuse,
 )

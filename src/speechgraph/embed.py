@@ -145,9 +145,12 @@ class TorchEncoder:
     def encode(
         self, texts: Sequence[str], batch_size: int = 32, progress: Progress | None = None
     ) -> np.ndarray:
+        # Without progress, one call lets sentence-transformers sort all texts by length so that
+        # batches carry little padding; with progress, each batch reports as it finishes.
+        step = batch_size if progress is not None else max(len(texts), 1)
         chunks = []
-        for start in range(0, len(texts), batch_size):
-            batch = list(texts[start : start + batch_size])
+        for start in range(0, len(texts), step):
+            batch = list(texts[start : start + step])
             vectors = self.model.encode(
                 batch, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True
             )
@@ -244,7 +247,7 @@ def embed_texts(
     cache: EmbeddingCache | None = None,
     *,
     batch_size: int = 32,
-    chunk_size: int = 256,
+    chunk_size: int = 64,
     progress: Progress | None = None,
 ) -> tuple[np.ndarray, int]:
     """Vectors for `texts` (rows in order) and how many had to be encoded.

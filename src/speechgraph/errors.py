@@ -46,6 +46,10 @@ class IndexOutOfDate(SpeechgraphError):
     """The search index is missing or was built for another model or catalogue."""
 
 
+class SearchInputError(SpeechgraphError):
+    """A query, `k`, mode or filter that search cannot use."""
+
+
 class SnapshotError(SpeechgraphError):
     """The offline snapshot in ingest/ is missing or malformed."""
 

@@ -23,7 +23,7 @@ from speechgraph.catalogue import (
     require_papers,
 )
 from speechgraph.config import Settings
-from speechgraph.errors import IndexOutOfDate, PaperNotFound, SpeechgraphError
+from speechgraph.errors import IndexOutOfDate, PaperNotFound, SearchInputError
 from speechgraph.index import VectorIndex, load_index
 from speechgraph.indexing import sync_index
 from speechgraph.lexical import (
@@ -42,10 +42,6 @@ MAX_QUERY_CHARS = 2000  # the model reads 256 tokens; more text only slows the t
 MAX_K = 1000
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al.); see bench/eval_search.py
 CANDIDATES = 100  # hits each retriever contributes to the fusion
-
-
-class SearchInputError(SpeechgraphError):
-    """A query, `k`, mode or filter that search cannot use."""
 
 
 @dataclass(frozen=True)
