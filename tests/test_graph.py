@@ -364,10 +364,12 @@ def test_oldest_paper_has_an_empty_plan(graph: nx.MultiDiGraph) -> None:
 
 
 def test_unknown_malformed_and_named_ids(graph: nx.MultiDiGraph) -> None:
-    with pytest.raises(PaperNotFound, match=r"2999\.99999 is not in the catalogue"):
-        prerequisites(graph, "2999.99999")
+    with pytest.raises(PaperNotFound, match=r"2312\.99999 is not in the catalogue"):
+        prerequisites(graph, "2312.99999")
     with pytest.raises(InvalidPaperId, match="not an arXiv id"):
         prerequisites(graph, "not an id!")
+    with pytest.raises(InvalidPaperId, match="not an arXiv id"):
+        prerequisites(graph, "2999.99999")  # no month 99: arXiv never issued such an id
     assert prerequisites(graph, "VITS").target == "2106.06103"
     assert prerequisites(graph, "arXiv:2106.06103v2").target == "2106.06103"
 
@@ -424,7 +426,7 @@ def test_no_path_and_nothing_near(graph: nx.MultiDiGraph) -> None:
 
 def test_path_unknown_id(graph: nx.MultiDiGraph) -> None:
     with pytest.raises(PaperNotFound):
-        find_path(graph, "1706.03762", "1234.56789")
+        find_path(graph, "1706.03762", "2312.99998")
 
 
 # --- commands ---
@@ -457,7 +459,7 @@ def test_prereqs_and_path_commands(db_url: str, tmp_path: Path) -> None:
 
 def test_commands_fail_with_one_line(db_url: str, tmp_path: Path) -> None:
     write_catalogue(db_url)
-    code, _, err = run(db_url, tmp_path, "prereqs", "2999.99999")
+    code, _, err = run(db_url, tmp_path, "prereqs", "2312.99999")
     assert code == 1
     assert err.strip().count("\n") == 0
     assert "not in the catalogue" in err
@@ -515,3 +517,32 @@ def test_seed_path_from_the_transformer_to_fast_conformer(seed_graph: nx.MultiDi
         dates = [seed_graph.nodes[step.id]["published"] for step in steps]
         assert steps[-1].id == path_to
         assert dates == sorted(dates)
+
+
+def test_a_chain_that_starts_with_similarity_stays_within_the_target_topic() -> None:
+    def paper(paper_id: str, year: int, topic: str, title: str, note: str) -> PaperView:
+        return PaperView(
+            id=paper_id,
+            title=title,
+            authors=[],
+            year=year,
+            published=date(year, 1, 1),
+            categories=[],
+            abstract=None,
+            note=note,
+            aliases=[title.split(":")[0]],
+            topic=topic,
+        )
+
+    papers = [
+        paper("1601.00001", 2016, "vocoder", "VocoNet: a neural vocoder", "A vocoder."),
+        paper("1701.00001", 2017, "speaker", "SpeakSet: a speaker dataset", "Speaker data."),
+        paper("1801.00001", 2018, "tts", "TalkNet: speech synthesis", "Builds on VocoNet."),
+        paper("2401.00001", 2024, "speaker", "VerifyNet: speaker verification", "Verifies."),
+    ]
+    similar = [("2401.00001", "1801.00001", 0.9), ("2401.00001", "1701.00001", 0.8)]
+    graph = build_graph(papers, [], similar)
+    assert edge(graph, "1801.00001", "1601.00001", BUILDS_ON) is not None
+    plan = prerequisites(graph, "2401.00001", min_confidence=0.01)
+    assert [step.id for step in plan.steps] == ["1701.00001"]
+    assert [step.id for step in prerequisites(graph, "1801.00001").steps] == ["1601.00001"]

@@ -8,7 +8,6 @@ cycles in the citation data cannot make them loop.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -26,6 +25,7 @@ from speechgraph.graph import (
     compare_time,
     time_key,
 )
+from speechgraph.links import normalize_arxiv_id
 from speechgraph.method_names import title_name
 
 DEFAULT_DEPTH = 3
@@ -37,9 +37,6 @@ STRONG_KINDS = (CITES, BUILDS_ON)  # the only evidence that may link papers of t
 WEAK_KINDS = (SIMILAR, CO_LISTED)  # only as the first link from the target
 UNDIRECTED_KINDS = (SIMILAR, CO_LISTED, SHARES_AUTHOR)
 
-_ARXIV_ID = re.compile(r"^(\d{4}\.\d{4,5}|[a-z][a-z\-]*(\.[A-Z]{2})?/\d{7})$")
-_ID_PREFIX = re.compile(r"^(arxiv:|https?://(www\.)?arxiv\.org/(abs|pdf|html)/)", re.IGNORECASE)
-_VERSION = re.compile(r"v\d+(\.pdf)?$")
 
 
 @dataclass(frozen=True)
@@ -152,10 +149,14 @@ def resolve_paper_id(graph: nx.MultiDiGraph, raw: str) -> str:
 
     Raises InvalidPaperId for text that is neither, PaperNotFound for an id not in the graph.
     """
-    text = _VERSION.sub("", _ID_PREFIX.sub("", raw.strip()))
+    try:
+        text, _version = normalize_arxiv_id(raw)
+        is_arxiv_id = True
+    except InvalidPaperId:
+        text, is_arxiv_id = raw.strip(), False
     if text in graph:
         return text
-    if _ARXIV_ID.match(text) or text.startswith("s2:"):
+    if is_arxiv_id or text.startswith("s2:"):
         raise PaperNotFound(
             f"{text} is not in the catalogue: run `speechgraph search` to find a paper's id"
         )
@@ -230,7 +231,10 @@ def _strongest_chains(
 ) -> dict[str, tuple[float, list[Evidence]]]:
     """Best product of confidences per reachable paper using at most `depth` edges (a bounded
     Bellman-Ford: one round per hop, re-expanding only papers whose chain improved). Weak
-    evidence (similarity, list order) may only start a chain; cites and builds_on continue it."""
+    evidence (similarity, list order) may only start a chain; cites and builds_on continue it,
+    and a chain that starts weak must end on a paper of the target's topic (where both have
+    one): a vocoder is no prerequisite of a speaker-verification paper because the two are
+    near in embedding space."""
     best: dict[str, tuple[float, list[Evidence]]] = {}
     frontier: dict[str, tuple[float, list[Evidence]]] = {target: (1.0, [])}
     for _ in range(depth):
@@ -245,12 +249,21 @@ def _strongest_chains(
                     continue
                 if compare_time(graph.nodes[dependency], graph.nodes[target]) == 1:
                     continue
+                starts_weak = (chain[0] if chain else edge).kind in WEAK_KINDS
+                if starts_weak and not _same_topic(graph, dependency, target):
+                    continue
                 if candidate > best.get(dependency, (0.0, []))[0]:
                     best[dependency] = improved[dependency] = (candidate, [*chain, edge])
         if not improved:
             break
         frontier = improved
     return best
+
+
+def _same_topic(graph: nx.MultiDiGraph, first: str, second: str) -> bool:
+    """True unless both papers have a topic and the topics differ."""
+    topics = (graph.nodes[first].get("topic"), graph.nodes[second].get("topic"))
+    return None in topics or topics[0] == topics[1]
 
 
 def _reading_order(graph: nx.MultiDiGraph, chosen: list[str]) -> list[str]:
