@@ -8,7 +8,7 @@ Imports `config`, `errors`, `store`, `catalogue`, `embed`, `embed_onnx`, `index`
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from typing import Any
 
@@ -34,6 +34,8 @@ from speechgraph.models import Author, Mention, Paper, PaperAuthor, PaperCategor
 from speechgraph.store import Store, open_db
 
 log = logging.getLogger(__name__)
+
+CARD_CACHE_SIZE = 50_000  # title, year, authors of the papers hits came from, per searcher
 
 __all__ = ["Filters", "Hit", "SearchInputError", "SearchResult", "Searcher", "sync_index"]
 
@@ -210,6 +212,7 @@ class Searcher:
         )
         self.lexical = LexicalIndex(settings.index_dir, self.catalogue_version)
         self._encoder = encoder
+        self._cards: dict[str, Hit] = {}
 
     @property
     def encoder(self) -> embed.Encoder:
@@ -296,7 +299,7 @@ class Searcher:
         query_vector: Any,
     ) -> list[Hit]:
         ids = [paper_id for paper_id, _ in ranked]
-        cards = fetch_cards(self.store, ids)
+        cards = self._cached_cards(ids)
         dense_rank = {paper_id: rank for rank, (paper_id, _) in enumerate(dense, start=1)}
         similarity = dict(dense)
         if query_vector is not None:
@@ -324,6 +327,25 @@ class Searcher:
             }
             hits.append(card)
         return hits
+
+    def _cached_cards(self, ids: list[str]) -> dict[str, Hit]:
+        """Fresh copies of the hits' cards. A searcher is bound to one catalogue version, so
+        cards fetched once stay right; keeping them saves a store round trip per warm query."""
+        missing = [paper_id for paper_id in ids if paper_id not in self._cards]
+        if missing:
+            if len(self._cards) + len(missing) > CARD_CACHE_SIZE:
+                self._cards.clear()
+            self._cards.update(fetch_cards(self.store, missing))
+        return {
+            paper_id: replace(
+                card,
+                why=dict(card.why),
+                authors=list(card.authors),
+                categories=list(card.categories),
+            )
+            for paper_id in ids
+            if (card := self._cards.get(paper_id)) is not None
+        }
 
 
 def fetch_cards(store: Store, ids: list[str]) -> dict[str, Hit]:
