@@ -367,3 +367,13 @@ def test_ndcg_and_recall_on_a_toy_ranking() -> None:
     assert ndcg_at(["c", "b", "a"], relevant) < ndcg_at(["b", "a", "c"], relevant) < 1.0
     assert ndcg_at(["x", "y"], relevant) == 0.0
     assert recall_at(["c", "a", "x", "y", "z", "b"], relevant, k=5) == 0.5
+
+
+def test_repeated_queries_give_equal_hits_that_callers_may_change(searcher: Searcher) -> None:
+    first = searcher.search("neural vocoder", 5)
+    first.results[0].authors.append("someone else")
+    first.results[0].why["matched_terms"].append("changed")
+    second = searcher.search("neural vocoder", 5)
+    assert [hit.id for hit in second.results] == [hit.id for hit in first.results]
+    assert "someone else" not in second.results[0].authors
+    assert "changed" not in second.results[0].why["matched_terms"]
