@@ -71,12 +71,31 @@ def fact_papers(facts_dir: Path) -> dict[str, dict]:
             papers[arxiv_id] = {
                 "id": arxiv_id,
                 "title": row["true_title"],
+                "title_verified": not UNVERIFIED_TITLE.search(row["true_title"]),
                 "authors": [],
                 "published": date_from_arxiv_id(arxiv_id).isoformat(),
                 "categories": [],
                 "primary_category": None,
             }
     return papers
+
+
+# The table marks titles it could not check: "SphereFace (full arXiv title not shown in source; ?)".
+UNVERIFIED_TITLE = re.compile(r"\((?:[^)]*not shown[^)]*|[^)]*\?)\)\s*$")
+
+
+def take_unverified_titles_from_citations(papers: dict[str, dict], lists: list[dict]) -> None:
+    """Where the facts table could not verify a title, use the title the list's citation gives
+    (a fact from the list itself); an online refresh replaces it with arXiv's."""
+    for reading_list in lists:
+        for mention in reading_list["mentions"]:
+            paper = papers.get(mention.get("paper_id") or "")
+            if paper is not None and not paper.get("title_verified", True) and mention["title"]:
+                paper["title"] = mention["title"]
+                paper["title_verified"] = True
+    for paper in papers.values():
+        if not paper.pop("title_verified", True):
+            paper["title"] = UNVERIFIED_TITLE.sub("", paper["title"]).strip()
 
 
 def comparable(text: str) -> str:
@@ -178,6 +197,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as work:
         settings = Settings.load(data_dir=Path(work) / "db", ingest_dir=HERE)
         lists = proto_lists(settings, facts_resolutions(args.facts))
+        take_unverified_titles_from_citations(papers, lists)
         proto_file = Path(work) / "proto-snapshot.json"
         proto = {"format": SNAPSHOT_FORMAT, "papers": list(papers.values()), "lists": lists}
         write_snapshot(proto, proto_file)

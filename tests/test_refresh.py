@@ -101,6 +101,18 @@ def test_offline_facts_match_the_verified_table(seed_settings: Settings) -> None
             assert paper.categories[0] == row["primary_category"]
 
 
+def test_titles_the_facts_table_could_not_verify_come_from_the_citation(
+    seed_settings: Settings,
+) -> None:
+    store = open_db(seed_settings.db_url)
+    with store.reading() as session:
+        titles = {paper.id: paper.title for paper in load_papers(session)}
+    store.dispose()
+    assert not [title for title in titles.values() if "not shown" in title or title.endswith("?)")]
+    assert titles["1704.08063"] == "Sphereface: Deep hypersphere embedding for face recognition"
+    assert titles["2405.06289"] == "Look Once to Hear: Target Speech Hearing with Noisy Examples"
+
+
 def test_text_citations_resolve_to_the_ids_of_the_facts_table(seed_settings: Settings) -> None:
     store = open_db(seed_settings.db_url)
     with store.reading() as session:
