@@ -38,7 +38,6 @@ WEAK_KINDS = (SIMILAR, CO_LISTED)  # only as the first link from the target
 UNDIRECTED_KINDS = (SIMILAR, CO_LISTED, SHARES_AUTHOR)
 
 
-
 @dataclass(frozen=True)
 class Evidence:
     """One edge of the graph as a reason: `source` relies on `target` because of `evidence`."""
