@@ -16,6 +16,7 @@ from sqlmodel import Session, col, func, select
 
 from speechgraph import models
 from speechgraph.errors import CatalogueEmpty, PaperNotFound
+from speechgraph.links import find_paper_id
 from speechgraph.models import Author, Citation, Paper, PaperAuthor, PaperCategory, ReadingList
 from speechgraph.store import get_meta
 
@@ -177,6 +178,17 @@ def get_paper(session: Session, paper_id: str) -> PaperView:
             "or `speechgraph search` to find one"
         )
     return found[0]
+
+
+def resolve_paper_id(session: Session, raw: str) -> str:
+    """The catalogue id `raw` names: an arXiv id in any form, an `s2:` id, or a paper's
+    well-known name ("VITS"). Raises PaperNotFound / InvalidPaperId with what to run."""
+    rows = session.exec(select(Paper.id, Paper.title, Paper.aliases)).all()
+    names = {
+        paper_id: [*(aliases or []), title.split(":", 1)[0] if ":" in title else ""]
+        for paper_id, title, aliases in rows
+    }
+    return find_paper_id(raw, names, names)
 
 
 def require_papers(session: Session) -> None:

@@ -86,16 +86,16 @@ def list_papers(
 
 def show(
     ctx: typer.Context,
-    paper_id: Annotated[str, typer.Argument(help="arXiv id (any version or URL form)")],
+    paper_id: Annotated[
+        str, typer.Argument(help="arXiv id (any version or URL form) or a name like VITS")
+    ],
     json_output: JsonFlag = False,
 ) -> None:
     """Show one paper: facts, our note or the abstract, where it was listed, links."""
-    from speechgraph.catalogue import get_paper
-    from speechgraph.links import normalize_arxiv_id
+    from speechgraph.catalogue import get_paper, resolve_paper_id
 
-    catalogue_id = paper_id if paper_id.startswith("s2:") else normalize_arxiv_id(paper_id)[0]
     with opened_store(ctx) as store, store.reading() as session:
-        paper = get_paper(session, catalogue_id)
+        paper = get_paper(session, resolve_paper_id(session, paper_id))
     if json_output:
         print_json(paper.to_json())
         return

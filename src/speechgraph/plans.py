@@ -15,7 +15,6 @@ from typing import Any
 
 import networkx as nx
 
-from speechgraph.errors import InvalidPaperId, PaperNotFound
 from speechgraph.graph import (
     BUILDS_ON,
     CITES,
@@ -25,7 +24,7 @@ from speechgraph.graph import (
     compare_time,
     time_key,
 )
-from speechgraph.links import normalize_arxiv_id
+from speechgraph.links import find_paper_id
 from speechgraph.method_names import title_name
 
 DEFAULT_DEPTH = 3
@@ -148,29 +147,11 @@ def resolve_paper_id(graph: nx.MultiDiGraph, raw: str) -> str:
 
     Raises InvalidPaperId for text that is neither, PaperNotFound for an id not in the graph.
     """
-    try:
-        text, _version = normalize_arxiv_id(raw)
-        is_arxiv_id = True
-    except InvalidPaperId:
-        text, is_arxiv_id = raw.strip(), False
-    if text in graph:
-        return text
-    if is_arxiv_id or text.startswith("s2:"):
-        raise PaperNotFound(
-            f"{text} is not in the catalogue: run `speechgraph search` to find a paper's id"
-        )
-    wanted = raw.strip().lower()
-    by_alias = [
-        node
+    names = {
+        node: [*data["aliases"], title_name(data["title"]) or ""]
         for node, data in graph.nodes(data=True)
-        if wanted in {name.lower() for name in [*data["aliases"], title_name(data["title"]) or ""]}
-    ]
-    if len(by_alias) == 1:
-        return by_alias[0]
-    raise InvalidPaperId(
-        f"{raw!r} is not an arXiv id (like 2106.06103) nor the name of one catalogue paper: "
-        "run `speechgraph search` to find its id"
-    )
+    }
+    return find_paper_id(raw, graph, names)
 
 
 def _step_allowed(graph: nx.MultiDiGraph, dependent: str, dependency: str, kind: str) -> bool:
