@@ -164,3 +164,11 @@ def test_refresh_with_a_missing_list_is_refused(seed_copy: Settings, tmp_path: P
     missing = tmp_path / "nowhere.md"
     code, _, stderr = run(seed_copy, "refresh", "--offline", "--list", str(missing))
     assert_one_line_error(code, stderr, str(missing), "does not exist")
+
+
+def test_reading_commands_never_create_a_catalogue(tmp_path: Path) -> None:
+    missing = tmp_path / "typo" / "catalogue.db"
+    for command in (["list"], ["show", "2106.06103"], ["audit"], ["snapshot", "--out", "x.json"]):
+        result = runner.invoke(app, ["--db-url", f"sqlite:///{missing}", *command])
+        assert_one_line_error(result.exit_code, result.stderr, "no catalogue", "refresh --offline")
+    assert not missing.parent.exists()

@@ -11,7 +11,7 @@ from sqlmodel import select
 
 from speechgraph import models
 from speechgraph.catalogue import catalogue_stats, citation_pairs, get_paper, load_papers
-from speechgraph.errors import DatabaseError, PaperNotFound
+from speechgraph.errors import CatalogueEmpty, DatabaseError, PaperNotFound
 from speechgraph.records import PaperRecord, Reference
 from speechgraph.store import (
     SCHEMA_VERSION,
@@ -168,3 +168,14 @@ def test_unknown_paper_names_the_id_and_what_to_run(db_url: str) -> None:
     ):
         get_paper(session, "9999.99999")
     store.dispose()
+
+
+def test_opening_without_create_writes_nothing(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.db"
+    empty.touch()
+    with pytest.raises(CatalogueEmpty, match="refresh --offline"):
+        open_db(f"sqlite:///{empty}", create=False)
+    assert empty.stat().st_size == 0
+    with pytest.raises(CatalogueEmpty):
+        open_db(f"sqlite:///{tmp_path / 'absent' / 'x.db'}", create=False)
+    assert not (tmp_path / "absent").exists()

@@ -38,10 +38,10 @@ def settings_of(ctx: typer.Context) -> Settings:
 
 @contextmanager
 def opened_store(ctx: typer.Context) -> Iterator[Any]:
-    """The catalogue store for this command, closed afterwards."""
+    """The catalogue for a command that only reads it (never created here), closed afterwards."""
     from speechgraph.store import open_db
 
-    store = open_db(settings_of(ctx).db_url)
+    store = open_db(settings_of(ctx).db_url, create=False)
     try:
         yield store
     finally:

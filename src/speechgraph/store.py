@@ -20,7 +20,7 @@ from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
 from sqlmodel import Session, SQLModel, col, create_engine, delete, select
 
 from speechgraph import models
-from speechgraph.errors import DatabaseError
+from speechgraph.errors import CatalogueEmpty, DatabaseError
 from speechgraph.models import (
     Author,
     Citation,
@@ -75,12 +75,15 @@ class Store:
         self.engine.dispose()
 
 
-def open_db(url: str) -> Store:
-    """Open (creating or migrating as needed) the catalogue at `url`.
+def open_db(url: str, *, create: bool = True) -> Store:
+    """Open the catalogue at `url`; with `create`, make or migrate it as needed.
 
-    Raises DatabaseError when the file is not a database, or was written by a newer speechgraph.
+    Raises DatabaseError when the file is not a database or was written by a newer speechgraph;
+    without `create`, CatalogueEmpty when there is no catalogue there yet (nothing is written).
     """
-    engine = _make_engine(url)
+    if not create and _is_missing_sqlite_file(url):
+        raise _no_catalogue(url)
+    engine = _make_engine(url, create=create)
     try:
         with engine.connect() as connection:
             version = _schema_version(connection, url)
@@ -96,6 +99,14 @@ def open_db(url: str) -> Store:
             f"{_display(url)} was written by a newer speechgraph (schema {version}; this version "
             f"reads up to {SCHEMA_VERSION}): upgrade speechgraph or use another database"
         )
+    if not create and version < SCHEMA_VERSION:
+        engine.dispose()
+        if version == 0:
+            raise _no_catalogue(url)
+        raise DatabaseError(
+            f"{_display(url)} was written by an older speechgraph (schema {version}): "
+            "run `speechgraph refresh --offline` to upgrade it"
+        )
     for step in range(version + 1, SCHEMA_VERSION + 1):
         with engine.begin() as connection:
             log.info("migrating %s to schema %d", _display(url), step)
@@ -104,7 +115,24 @@ def open_db(url: str) -> Store:
     return Store(engine)
 
 
-def _make_engine(url: str) -> Engine:
+def _is_missing_sqlite_file(url: str) -> bool:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return False  # _make_engine reports it
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:":
+        return False
+    return not Path(database).exists()
+
+
+def _no_catalogue(url: str) -> CatalogueEmpty:
+    return CatalogueEmpty(
+        f"there is no catalogue at {_display(url)} yet: run `speechgraph refresh --offline` first"
+    )
+
+
+def _make_engine(url: str, *, create: bool = True) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -117,7 +145,8 @@ def _make_engine(url: str) -> Engine:
         path = Path(parsed.database)
         if path.is_dir():
             raise DatabaseError(f"{path} is a directory, not a database file: point to a file")
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if create:
+            path.parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": 30})
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
