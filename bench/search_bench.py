@@ -149,8 +149,8 @@ def scale_row(count: int, encoder_settings: Settings, rounds: int) -> dict[str, 
     )
     build_seconds = time.perf_counter() - started
     memory = rss_megabytes() - rss_before
-    index.save(settings.index_dir)
-    file_megabytes = (settings.index_dir / "vectors.faiss").stat().st_size / 1e6
+    vectors_file = index.save(settings.index_dir)
+    file_megabytes = vectors_file.stat().st_size / 1e6
     documents = [LexicalDocument(i, "", "", "", "") for i in ids[:1]]
     build_lexical_index(settings.index_dir, documents, 1)
     shutil.copytree(encoder_settings.cache_dir, settings.cache_dir, dirs_exist_ok=True)

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -31,6 +33,15 @@ FIXTURE_FILE = Path(__file__).parent / "data" / "search" / "papers.json"
 
 def fixture_papers() -> dict:
     return json.loads(FIXTURE_FILE.read_text(encoding="utf-8"))
+
+
+def run_python(*lines: str) -> str:
+    """Run `lines` as a program in a fresh interpreter (whose imports are its own); its stdout."""
+    done = subprocess.run(
+        [sys.executable, "-c", "\n".join(lines)], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
 
 
 def settings_for(data_dir: Path) -> Settings:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +10,7 @@ import pytest
 from search_fixtures import (  # noqa: F401  (session fixtures `encoder`, `onnx_cache`)
     encoder_fixture,
     onnx_cache_fixture,
+    run_python,
 )
 from speechgraph import embed, embed_onnx
 from speechgraph.config import DEFAULT_MODEL
@@ -127,17 +126,105 @@ def test_no_export_means_no_onnx_encoder(tmp_path: Path) -> None:
 
 def test_onnx_query_path_never_imports_torch(onnx_cache: Path) -> None:
     pytest.importorskip("onnx")
-    program = (
-        "import sys\n"
-        "from pathlib import Path\n"
-        "from speechgraph.embed_onnx import load_onnx_encoder\n"
-        f"encoder = load_onnx_encoder({DEFAULT_MODEL!r}, Path({str(onnx_cache)!r}))\n"
-        "assert encoder is not None\n"
-        "print(encoder.encode(['neural vocoder']).shape)\n"
-        "assert 'torch' not in sys.modules and 'sentence_transformers' not in sys.modules\n"
+    printed = run_python(
+        "import sys",
+        "from pathlib import Path",
+        "from speechgraph.embed_onnx import load_onnx_encoder",
+        f"encoder = load_onnx_encoder({DEFAULT_MODEL!r}, Path({str(onnx_cache)!r}))",
+        "assert encoder is not None",
+        "print(encoder.encode(['neural vocoder']).shape)",
+        "assert 'torch' not in sys.modules and 'sentence_transformers' not in sys.modules",
     )
-    done = subprocess.run(
-        [sys.executable, "-c", program], capture_output=True, text=True, check=False
+    assert "(1, 384)" in printed
+
+
+class HashingEncoder:
+    """A deterministic stand-in that costs nothing per text, to time embed_texts' bookkeeping."""
+
+    name = "hashing"
+    fingerprint = "hashing@0"
+    dimension = 8
+
+    def encode(self, texts, batch_size=32, progress=None):
+        return np.ones((len(texts), self.dimension), dtype=np.float32)
+
+
+def test_embedding_no_texts_never_loads_the_model(tmp_path: Path) -> None:
+    lazy = LazyEncoder(DEFAULT_MODEL, tmp_path)
+    vectors, embedded = embed_texts(lazy, [], EmbeddingCache(tmp_path / "embeddings.sqlite"))
+    assert (len(vectors), embedded) == (0, 0)
+    assert lazy._loaded is None
+
+
+def test_embedding_bookkeeping_is_linear_in_the_number_of_texts() -> None:
+    import time
+
+    texts = [f"paper {number}" for number in range(20_000)]
+    started = time.perf_counter()
+    vectors, embedded = embed_texts(HashingEncoder(), texts + texts[:10])
+    # Quadratic bookkeeping (list membership per text, a set rebuilt per text) took ~10 s here.
+    assert time.perf_counter() - started < 2.0
+    assert vectors.shape == (20_010, 8)
+    assert embedded == 20_000
+
+
+def test_fingerprint_survives_a_cache_it_cannot_write(tmp_path: Path) -> None:
+    not_a_directory = tmp_path / "cache"
+    not_a_directory.write_text("a file where the cache directory should be")
+    assert embed.model_fingerprint(DEFAULT_MODEL, not_a_directory) == embed.model_fingerprint(
+        DEFAULT_MODEL, tmp_path / "memo"
     )
-    assert done.returncode == 0, done.stderr
-    assert "(1, 384)" in done.stdout
+
+
+def test_loading_the_model_leaves_the_process_environment_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    loaded = embed.load_encoder(DEFAULT_MODEL, tmp_path)
+    assert loaded.dimension == 384
+    assert "HF_HUB_OFFLINE" not in os.environ
+
+
+def copied_export(onnx_cache: Path, cache_dir: Path) -> Path:
+    """A private copy of the session's ONNX export under `cache_dir`; returns its directory."""
+    import shutil
+
+    fingerprint = embed.model_fingerprint(DEFAULT_MODEL, cache_dir)
+    source = embed_onnx.onnx_dir_for(onnx_cache, fingerprint)
+    target = embed_onnx.onnx_dir_for(cache_dir, fingerprint)
+    shutil.copytree(source, target)
+    return target
+
+
+@pytest.mark.parametrize(
+    ("broken_file", "content"),
+    [("export.json", b'{"fingerprint": "trunc'), ("model.onnx", b"not an onnx model")],
+)
+def test_a_broken_onnx_export_is_removed_and_ignored(
+    onnx_cache: Path, tmp_path: Path, broken_file: str, content: bytes
+) -> None:
+    pytest.importorskip("onnx")
+    directory = copied_export(onnx_cache, tmp_path)
+    assert embed_onnx.load_onnx_encoder(DEFAULT_MODEL, tmp_path) is not None
+    (directory / broken_file).write_bytes(content)
+    assert embed_onnx.load_onnx_encoder(DEFAULT_MODEL, tmp_path) is None
+    assert not directory.exists()  # so the next load re-exports it
+
+
+def test_a_model_that_cannot_be_exported_is_recorded_once(
+    encoder: TorchEncoder, tmp_path: Path
+) -> None:
+    without_pooling = TorchEncoder(
+        name="transformer-without-pooling",
+        fingerprint="transformer-without-pooling@0",
+        dimension=encoder.dimension,
+        model=[encoder.model[0]],
+        device="cpu",
+    )
+    assert embed_onnx.export_onnx(without_pooling, tmp_path) is None
+    record = embed_onnx.export_record(tmp_path, without_pooling.fingerprint)
+    assert record is not None
+    assert record["verified"] is False
+    assert "pooling" in record["reason"]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from speechgraph.errors import IndexOutOfDate
-from speechgraph.index import FLAT, IVF, VectorIndex, load_index, read_manifest
+from speechgraph.index import FLAT, IVF, VectorIndex, load_index, read_manifest, vectors_path
 
 FINGERPRINT = "test-model@abc"
 
@@ -109,11 +109,61 @@ def test_load_refuses_another_model_or_catalogue(small_index, tmp_path: Path) ->
 def test_a_corrupt_index_file_asks_for_a_rebuild(small_index, tmp_path: Path) -> None:
     index, _, _ = small_index
     index.save(tmp_path)
-    (tmp_path / "vectors.faiss").write_bytes(b"not a faiss index")
+    vectors_path(tmp_path, read_manifest(tmp_path)).write_bytes(b"not a faiss index")
     with pytest.raises(IndexOutOfDate, match="--rebuild"):
         load_index(tmp_path)
     (tmp_path / "manifest.json").write_text("{broken")
     assert read_manifest(tmp_path) is None
+
+
+def test_a_save_swaps_only_the_manifest_and_drops_the_old_vectors(
+    small_index, tmp_path: Path
+) -> None:
+    index, _, vectors = small_index
+    index.save(tmp_path)
+    first = read_manifest(tmp_path)
+    smaller = build([f"p{number}" for number in range(50)], vectors[:50])
+    smaller.save(tmp_path)
+    second = read_manifest(tmp_path)
+    assert first is not None and second is not None
+    # The vectors go to a new file that only the new manifest names, so a reader never pairs
+    # new vectors with an old manifest; the old file goes once the manifest is swapped.
+    assert second.vectors_file != first.vectors_file
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
+        ["manifest.json", second.vectors_file]
+    )
+    assert len(load_index(tmp_path)) == 50
+
+
+@pytest.mark.parametrize("other_shape", [(100, 32), (200, 16)])
+def test_vectors_that_disagree_with_the_manifest_ask_for_a_rebuild(
+    small_index, tmp_path: Path, other_shape: tuple[int, int]
+) -> None:
+    index, _, _ = small_index
+    index.save(tmp_path / "a")
+    count, dimension = other_shape
+    other = build([f"p{number}" for number in range(count)], unit_vectors(count, dimension))
+    other.save(tmp_path / "b")
+    target = vectors_path(tmp_path / "a", read_manifest(tmp_path / "a"))
+    target.write_bytes(vectors_path(tmp_path / "b", read_manifest(tmp_path / "b")).read_bytes())
+    with pytest.raises(IndexOutOfDate, match="speechgraph index --rebuild"):
+        load_index(tmp_path / "a")
+
+
+def test_faiss_thread_setting_stays_with_the_searching_thread(small_index) -> None:
+    import threading
+
+    import faiss
+
+    index, _, vectors = small_index
+    before = faiss.omp_get_max_threads()
+    workers = [threading.Thread(target=index.search, args=(vectors[0], 5)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    index.search(vectors[1], 5)
+    for worker in workers:
+        worker.join()
+    assert faiss.omp_get_max_threads() == before
 
 
 @pytest.mark.parametrize("kind", [FLAT, IVF])

@@ -4,6 +4,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -14,10 +17,14 @@ from search_fixtures import (  # noqa: F401  (fixtures: encoder, onnx_cache, sea
     fixture_papers,
     fresh_home_fixture,
     onnx_cache_fixture,
+    run_python,
     search_home_fixture,
 )
+from speechgraph import embed_onnx
 from speechgraph.config import Settings
+from speechgraph.embed import LazyEncoder, model_fingerprint
 from speechgraph.errors import IndexOutOfDate, PaperNotFound, SearchInputError
+from speechgraph.index import read_manifest, vectors_path
 from speechgraph.indexing import sync_index
 from speechgraph.lexical import query_terms
 from speechgraph.models import Paper
@@ -174,6 +181,10 @@ def test_fts_and_sql_syntax_never_errors_nor_changes_data(
     files = (search_home.data_dir / "speechgraph.db", search_home.index_dir / "lexical.sqlite")
     before = fingerprint_of_files(*files)
     for query in HOSTILE_QUERIES:
+        if mode == "lexical" and query == "AND":  # "and" is a common word: a clear refusal
+            with pytest.raises(SearchInputError, match="common word"):
+                searcher.search(query, 5, mode)
+            continue
         result = searcher.search(query, 5, mode)
         assert len(result.results) <= 5
     assert ids_of(searcher.search("vocoder AND OR NOT speaker", 3, "lexical"))
@@ -207,6 +218,20 @@ def test_invalid_utf8_is_replaced_not_fatal(searcher: Searcher) -> None:
 def test_k_is_clamped(searcher: Searcher) -> None:
     assert len(searcher.search("vocoder", 0, "dense").results) == 1
     assert len(searcher.search("vocoder", 100_000, "dense").results) == 16
+
+
+def test_a_lexical_query_of_common_words_only_says_so(searcher: Searcher) -> None:
+    with pytest.raises(SearchInputError, match=r"common word.*--mode hybrid"):
+        searcher.search("how to use", 5, "lexical")
+    assert searcher.search("how to use", 5, "hybrid").results
+
+
+@pytest.mark.parametrize("query", ["\ud800", "vocoder \ud800\udcff \udfff x"])
+def test_any_lone_surrogate_is_replaced_not_fatal(searcher: Searcher, query: str) -> None:
+    text, _ = clean_query(query)
+    assert "\ufffd" in text
+    text.encode("utf-8")  # valid text from here on
+    assert searcher.search(query, 3).query == text
 
 
 # --- similar -------------------------------------------------------------------------------------
@@ -275,6 +300,98 @@ def test_a_missing_index_says_what_to_run(fresh_home: Settings) -> None:
         Searcher(fresh_home)
 
 
+def test_index_rebuilds_when_the_vectors_file_is_missing(fresh_home: Settings, encoder) -> None:
+    vectors_path(fresh_home.index_dir, read_manifest(fresh_home.index_dir)).unlink()
+    store = open_db(fresh_home.db_url)
+    try:
+        summary = sync_index(fresh_home, store, encoder=encoder)
+        assert summary["status"] == "updated"
+        with Searcher(fresh_home, store) as searcher:
+            assert ids_of(searcher.search("neural vocoder", 3))
+    finally:
+        store.dispose()
+
+
+def test_an_update_with_nothing_to_embed_nor_export_never_loads_the_model(
+    fresh_home: Settings,
+) -> None:
+    # This model "cannot be exported": that was recorded once, so no later update retries it.
+    onnx_dir = fresh_home.cache_dir / "onnx"
+    onnx_dir.unlink()  # the shared export; this test's cache keeps its own record instead
+    fingerprint = model_fingerprint(fresh_home.model, fresh_home.cache_dir)
+    record = embed_onnx.onnx_dir_for(fresh_home.cache_dir, fingerprint) / "export.json"
+    record.parent.mkdir(parents=True)
+    record.write_text(json.dumps({"fingerprint": fingerprint, "verified": False, "reason": "x"}))
+    store = open_db(fresh_home.db_url)
+    try:
+        with store.transaction() as session:
+            bump_catalogue_version(session)
+        lazy = LazyEncoder(fresh_home.model, fresh_home.cache_dir)
+        summary = sync_index(fresh_home, store, encoder=lazy)
+    finally:
+        store.dispose()
+    assert (summary["status"], summary["embedded"]) == ("updated", 0)
+    assert lazy._loaded is None
+
+
+def open_descriptors(path: Path) -> int:
+    """How many of this process's file descriptors are open on `path`."""
+    fd_dir = Path("/proc/self/fd")
+    if not fd_dir.is_dir():
+        pytest.skip("needs /proc to count open files")
+    count = 0
+    for entry in fd_dir.iterdir():
+        try:
+            count += os.readlink(entry) == str(path)
+        except OSError:
+            continue
+    return count
+
+
+def test_a_searcher_closes_what_it_opened(fresh_home: Settings) -> None:
+    database = (fresh_home.data_dir / "speechgraph.db").resolve()
+    before = open_descriptors(database)
+    with Searcher(fresh_home) as searcher:
+        assert ids_of(searcher.search("vocoder", 2, "lexical"))
+        assert open_descriptors(database) > before
+    assert open_descriptors(database) == before
+    (fresh_home.index_dir / "lexical.sqlite").unlink()
+    with pytest.raises(IndexOutOfDate, match="keyword index") as raised:
+        Searcher(fresh_home)
+    assert raised.value is not None  # the traceback (and the half-built searcher) still lives
+    assert open_descriptors(database) == before
+
+
+def test_one_searcher_answers_many_threads_alike(searcher: Searcher) -> None:
+    queries = [
+        ("how do I get a waveform from a spectrogram?", "hybrid"),
+        ("speaker embeddings robust to short clips", "dense"),
+        ("diarization", "lexical"),
+        ("self-supervised speech representations", "hybrid"),
+    ]
+
+    def answers() -> list[object]:
+        found: list[object] = []
+        for query, mode in queries * 5:
+            found.append([(h.id, h.score, h.why) for h in searcher.search(query, 5, mode).results])
+        found.append([(hit.id, hit.score) for hit in searcher.similar("2010.05646", 4)])
+        return found
+
+    alone = answers()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        together = list(pool.map(lambda _: answers(), range(4)))
+    assert all(result == alone for result in together)
+
+
+def test_searching_never_imports_the_write_side() -> None:
+    run_python(
+        "import sys",
+        "import speechgraph.search",
+        "assert 'speechgraph.indexing' not in sys.modules, 'indexing imported'",
+        "assert not hasattr(speechgraph.search.Searcher, 'is_stale')",
+    )
+
+
 # --- the command line ----------------------------------------------------------------------------
 
 
@@ -286,8 +403,6 @@ def run_cli(settings: Settings, *args: str):
 
 
 def test_cli_search_json_contract(search_home: Settings) -> None:
-    import json
-
     result = run_cli(search_home, "search", "how do I get a waveform from a spectrogram?", "--json")
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
@@ -323,6 +438,17 @@ def test_cli_similar_and_index(search_home: Settings) -> None:
     index = run_cli(search_home, "index")
     assert index.exit_code == 0, index.output
     assert "up to date: 16 papers" in index.stdout
+
+
+def test_cli_similar_takes_a_well_known_name(search_home: Settings) -> None:
+    result = run_cli(search_home, "similar", "wavenet", "-k", "2", "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["paper"] == "1609.03499"
+    assert len(payload["results"]) == 2
+    unknown = run_cli(search_home, "similar", "no-such-model")
+    assert unknown.exit_code == 1
+    assert unknown.stderr.strip().count("\n") == 0
 
 
 # --- the offline seed catalogue ------------------------------------------------------------------

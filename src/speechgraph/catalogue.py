@@ -23,6 +23,11 @@ from speechgraph.store import get_meta
 T = TypeVar("T")
 
 
+def summary_label(has_abstract: bool, has_note: bool) -> str:
+    """What a paper's summary is: arXiv's "abstract", our "note", or "none"."""
+    return "abstract" if has_abstract else ("note" if has_note else "none")
+
+
 @dataclass(frozen=True)
 class MentionView:
     list: str
@@ -104,7 +109,7 @@ class PaperView:
 
     @property
     def summary_label(self) -> str:
-        return "abstract" if self.abstract else ("note" if self.note else "none")
+        return summary_label(bool(self.abstract), bool(self.note))
 
     @property
     def embedding_text(self) -> str:

@@ -42,8 +42,8 @@ def search(
     from speechgraph.search import Filters, Searcher
 
     filters = Filters(year_from, year_to, category, list_name, section)
-    with opened_store(ctx) as store:
-        result = Searcher(settings_of(ctx), store).search(query, k, mode.lower(), filters)
+    with opened_store(ctx) as store, Searcher(settings_of(ctx), store) as searcher:
+        result = searcher.search(query, k, mode.lower(), filters)
     if json_output:
         print_json(result.to_json())
         return
@@ -54,17 +54,22 @@ def search(
 
 def similar(
     ctx: typer.Context,
-    paper_id: Annotated[str, typer.Argument(help="arXiv id (any version or URL form)")],
+    paper_id: Annotated[
+        str,
+        typer.Argument(help='arXiv id (any version or URL form), s2: id or a name like "VITS"'),
+    ],
     k: KOption = 10,
     json_output: JsonFlag = False,
 ) -> None:
     """Papers closest in meaning to one paper of the catalogue."""
-    from speechgraph.links import normalize_arxiv_id
+    from speechgraph.catalogue import resolve_paper_id
     from speechgraph.search import Searcher
 
-    catalogue_id = paper_id if paper_id.startswith("s2:") else normalize_arxiv_id(paper_id)[0]
     with opened_store(ctx) as store:
-        hits = Searcher(settings_of(ctx), store).similar(catalogue_id, k)
+        with store.reading() as session:
+            catalogue_id = resolve_paper_id(session, paper_id)
+        with Searcher(settings_of(ctx), store) as searcher:
+            hits = searcher.similar(catalogue_id, k)
     results = [hit.to_json() for hit in hits]
     if json_output:
         print_json({"paper": catalogue_id, "results": results})
@@ -102,6 +107,8 @@ def describe_sync(summary: dict[str, Any]) -> str:
 
 
 def _print_hits(results: list[dict[str, Any]]) -> None:
+    from speechgraph.views import shorten
+
     if not results:
         typer.echo("no papers match")
         return
@@ -111,16 +118,12 @@ def _print_hits(results: list[dict[str, Any]]) -> None:
             hit["id"],
             str(hit["year"] or ""),
             f"{hit['score']:.3f}",
-            _shorten(hit["title"], 60),
+            shorten(hit["title"], 60),
             ", ".join(hit["why"]["matched_terms"]),
         ]
         for rank, hit in enumerate(results, start=1)
     ]
     typer.echo(table(rows, ["#", "id", "year", "score", "title", "matched"]))
-
-
-def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 COMMANDS = {"search": search, "similar": similar, "index": index}

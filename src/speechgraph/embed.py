@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sqlite3
+from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
@@ -103,8 +104,12 @@ def _read_memo(memo_dir: Path | None) -> dict[str, str]:
 def _write_memo(memo_dir: Path | None, memo: dict[str, str]) -> None:
     if memo_dir is None:
         return
-    memo_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(memo_dir / "fingerprints.json", json.dumps(memo, indent=1))
+    # The memo only saves time: a read-only data directory must not stop a search.
+    try:
+        memo_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(memo_dir / "fingerprints.json", json.dumps(memo, indent=1))
+    except OSError as error:
+        log.debug("cannot memoise the model fingerprint in %s: %s", memo_dir, error)
 
 
 def text_hash(text: str) -> str:
@@ -123,10 +128,22 @@ def _sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+@contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside `path` to write; it replaces `path` in one step when the block
+    ends without error, and is removed otherwise (a reader sees the old file or the new one)."""
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    temporary.unlink(missing_ok=True)
+    try:
+        yield temporary
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as temporary:
+        temporary.write_text(text, encoding="utf-8")
 
 
 # --- the torch encoder ---------------------------------------------------------------------------
@@ -163,11 +180,11 @@ class TorchEncoder:
 
 
 def load_encoder(model: str = DEFAULT_MODEL, memo_dir: Path | None = None) -> TorchEncoder:
-    """Load `model` (packaged default, local path or hub name) with no hub access for the default.
+    """Load `model` (packaged default, local path or hub name) with no hub access for the default
+    or a local directory.
 
     Raises ConfigError naming the model when it cannot be loaded offline.
     """
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as transformers_logging
@@ -177,8 +194,10 @@ def load_encoder(model: str = DEFAULT_MODEL, memo_dir: Path | None = None) -> To
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     path = resolve_model_path(model)
+    # Per call, not HF_HUB_OFFLINE: setting that would change every later hub call in the process.
+    local = Path(path).is_dir()
     try:
-        loaded = SentenceTransformer(path, device=device)
+        loaded = SentenceTransformer(path, device=device, local_files_only=local)
     except (OSError, ValueError) as error:
         raise ConfigError(
             f"cannot load embedding model {model!r} ({str(error).splitlines()[0]}): "
@@ -250,23 +269,29 @@ def embed_texts(
     chunk_size: int = 64,
     progress: Progress | None = None,
 ) -> tuple[np.ndarray, int]:
-    """Vectors for `texts` (rows in order) and how many had to be encoded.
+    """Vectors for `texts` (rows in order) and how many had to be encoded; no texts give a
+    (0, 0) array without touching the encoder.
 
     Only texts missing from `cache` are encoded, in chunks that are written to the cache as they
     finish, so a crash loses at most one chunk and the next run resumes.
     """
+    if not texts:
+        # Without texts there is nothing to ask the encoder, not even its dimension (a lazy
+        # encoder would load torch for it).
+        return np.zeros((0, 0), dtype=np.float32), 0
     hashes = [text_hash(text) for text in texts]
     known = cache.get_many(encoder.fingerprint, hashes) if cache is not None else {}
-    missing = list(dict.fromkeys(sha for sha in hashes if sha not in known))
+    uses = Counter(hashes)
+    missing = [sha for sha in uses if sha not in known]
     text_of = dict(zip(hashes, texts, strict=True))
-    done = len(texts) - sum(1 for sha in hashes if sha in missing)
+    done = len(texts) - sum(uses[sha] for sha in missing)
     for start in range(0, len(missing), chunk_size):
         chunk = missing[start : start + chunk_size]
         vectors = encoder.encode([text_of[sha] for sha in chunk], batch_size=batch_size)
         if cache is not None:
             cache.put_many(encoder.fingerprint, chunk, vectors)
         known.update(zip(chunk, vectors, strict=True))
-        done += sum(1 for sha in hashes if sha in set(chunk))
+        done += sum(uses[sha] for sha in chunk)
         if progress is not None:
             progress(done, len(texts))
     if progress is not None and not missing:

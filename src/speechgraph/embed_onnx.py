@@ -30,6 +30,7 @@ from speechgraph.embed import (
 log = logging.getLogger(__name__)
 
 ONNX_MIN_COSINE = 0.999
+EXPORT_FILE = "export.json"
 # Texts that exercise padding, truncation and unusual characters when checking an export.
 CHECK_TEXTS = [
     "how do I get a waveform from a spectrogram?",
@@ -86,17 +87,72 @@ def onnx_dir_for(cache_dir: Path, fingerprint: str) -> Path:
     return cache_dir / "onnx" / safe
 
 
-def load_onnx_encoder(model: str, cache_dir: Path) -> OnnxEncoder | None:
-    """The cached ONNX export of `model` if one was made and verified, else None. No torch."""
-    fingerprint = model_fingerprint(model, cache_dir)
+def export_record(cache_dir: Path, fingerprint: str) -> dict[str, Any] | None:
+    """What an earlier export of the model `fingerprint` left: `verified` true for a usable
+    export, false with a `reason` when the model cannot be exported; None when there is none
+    (or only an interrupted attempt), so an export is worth trying. Reads one small file."""
     directory = onnx_dir_for(cache_dir, fingerprint)
-    meta_file = directory / "export.json"
-    if not meta_file.is_file():
+    try:
+        meta = json.loads((directory / EXPORT_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError:
         return None
-    meta = json.loads(meta_file.read_text(encoding="utf-8"))
-    if meta.get("fingerprint") != fingerprint or not meta.get("verified"):
+    except (OSError, ValueError) as error:
+        _discard_broken(directory, error)
         return None
-    return _open_onnx(model, directory, meta)
+    if not isinstance(meta, dict) or meta.get("fingerprint") != fingerprint:
+        return None
+    if meta.get("verified") or meta.get("reason"):
+        return meta
+    return None
+
+
+def load_onnx_encoder(model: str, cache_dir: Path) -> OnnxEncoder | None:
+    """The cached ONNX export of `model` if one was made and verified, else None. No torch.
+
+    A broken export (unreadable export.json or model, as a crash mid-write leaves) is removed
+    with a warning, so the caller falls back to torch and the next export replaces it.
+    """
+    fingerprint = model_fingerprint(model, cache_dir)
+    meta = export_record(cache_dir, fingerprint)
+    if meta is None or not meta.get("verified"):
+        return None
+    directory = onnx_dir_for(cache_dir, fingerprint)
+    broken: tuple[type[Exception], ...] = (
+        OSError,
+        ValueError,
+        KeyError,
+        RuntimeError,
+        *_onnxruntime_errors(),
+    )
+    try:
+        return _open_onnx(model, directory, meta)
+    except broken as error:
+        _discard_broken(directory, error)
+        return None
+
+
+def _onnxruntime_errors() -> tuple[type[Exception], ...]:
+    # ONNX Runtime raises its own classes (InvalidProtobuf, NoSuchFile, Fail, …), which share no
+    # base class but Exception; they all live in this module.
+    try:
+        from onnxruntime.capi import onnxruntime_pybind11_state as state
+    except ImportError:
+        return ()
+    return tuple(
+        value
+        for value in vars(state).values()
+        if isinstance(value, type) and issubclass(value, Exception)
+    )
+
+
+def _discard_broken(directory: Path, error: Exception) -> None:
+    log.warning("the ONNX export in %s is broken (%s): removing it", directory, error)
+    shutil.rmtree(directory, ignore_errors=True)
+
+
+def can_export() -> bool:
+    """Whether ONNX export is possible here: torch.onnx.export needs the `onnx` package."""
+    return importlib.util.find_spec("onnx") is not None
 
 
 def export_onnx(encoder: TorchEncoder, cache_dir: Path) -> OnnxEncoder | None:
@@ -104,24 +160,42 @@ def export_onnx(encoder: TorchEncoder, cache_dir: Path) -> OnnxEncoder | None:
 
     Returns None (queries then use torch) when the model is not a plain transformer with mean or
     CLS pooling, the `onnx` package is missing, or the export's vectors disagree with torch.
+    A model that cannot be exported is recorded (see `export_record`) so that no later run
+    tries again.
     """
     directory = onnx_dir_for(cache_dir, encoder.fingerprint)
-    if importlib.util.find_spec("onnx") is None:
-        # torch.onnx.export needs the `onnx` package; without it queries use torch (slower).
-        log.warning("the `onnx` package is not installed: cold searches will load torch")
-        return None
     shape = _pipeline_shape(encoder.model)
     if shape is None:
-        log.info("%s is not a plain transformer + pooling model; queries use torch", encoder.name)
+        _record_failure(encoder, directory, "not a plain transformer + mean/CLS pooling model")
         return None
+    if not can_export():
+        # Not recorded: installing `onnx` later should enable the export.
+        log.warning("the `onnx` package is not installed: cold searches will load torch")
+        return None
+    model_errors: tuple[type[Exception], ...] = (RuntimeError, ValueError, *_onnxruntime_errors())
     try:
         _write_export(encoder, shape, directory)
-    except (ImportError, RuntimeError, OSError, ValueError) as error:
+    except (ImportError, OSError) as error:
+        # The environment (a missing package, a full disk), not the model: try again next time.
         log.warning("ONNX export of %s failed (%s); queries use torch", encoder.name, error)
         shutil.rmtree(directory, ignore_errors=True)
         return None
+    except model_errors as error:
+        shutil.rmtree(directory, ignore_errors=True)
+        _record_failure(encoder, directory, f"export failed: {error}")
+        return None
     loaded = load_onnx_encoder(encoder.name, cache_dir)
     return loaded if loaded is not None and loaded.fingerprint == encoder.fingerprint else None
+
+
+def _record_failure(encoder: TorchEncoder, directory: Path, reason: str) -> None:
+    log.warning("no ONNX export of %s (%s); queries use torch", encoder.name, reason)
+    meta = {"model": encoder.name, "fingerprint": encoder.fingerprint, "verified": False}
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(directory / EXPORT_FILE, json.dumps({**meta, "reason": reason}))
+    except OSError as error:
+        log.debug("cannot record the failed export in %s: %s", directory, error)
 
 
 def _pipeline_shape(model: Any) -> dict[str, Any] | None:
@@ -198,7 +272,7 @@ def _write_export(encoder: TorchEncoder, shape: dict[str, Any], directory: Path)
         "pad_id": int(tokenizer.pad_token_id or 0),
         "verified": False,
     }
-    atomic_write_text(directory / "export.json", json.dumps(meta, indent=1))
+    atomic_write_text(directory / EXPORT_FILE, json.dumps(meta, indent=1))
     onnx_encoder = _open_onnx(encoder.name, directory, meta)
     cosine = float(
         np.min(np.sum(onnx_encoder.encode(CHECK_TEXTS) * encoder.encode(CHECK_TEXTS), axis=1))
@@ -206,7 +280,7 @@ def _write_export(encoder: TorchEncoder, shape: dict[str, Any], directory: Path)
     if cosine < ONNX_MIN_COSINE:
         raise ValueError(f"ONNX vectors differ from torch (min cosine {cosine:.5f})")
     meta.update(verified=True, min_cosine=round(cosine, 6))
-    atomic_write_text(directory / "export.json", json.dumps(meta, indent=1))
+    atomic_write_text(directory / EXPORT_FILE, json.dumps(meta, indent=1))
     log.info("exported %s to ONNX (min cosine vs torch %.5f)", encoder.name, cosine)
 
 
@@ -233,10 +307,13 @@ def _open_onnx(name: str, directory: Path, meta: dict[str, Any]) -> OnnxEncoder:
 
 
 def load_query_encoder(model: str, cache_dir: Path) -> Encoder:
-    """The fastest query encoder: the verified ONNX export (made now if missing), else torch."""
+    """The fastest query encoder: the verified ONNX export (made now if missing and not known to
+    fail), else torch."""
     cached = load_onnx_encoder(model, cache_dir)
     if cached is not None:
         return cached
     encoder = load_encoder(model, cache_dir)
+    if export_record(cache_dir, encoder.fingerprint) is not None:
+        return encoder  # this model is known not to export
     exported = export_onnx(encoder, cache_dir)
     return exported if exported is not None else encoder

@@ -1,7 +1,7 @@
 """The FAISS vector index: build, search, incremental add/remove, save/load with a JSON manifest.
 
 The only module that imports faiss. Takes plain data (string ids, float32 vectors), never
-sessions. Imports `errors`.
+sessions. Imports `errors` and `embed` (for its atomic file write only).
 """
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
+import struct
+import uuid
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
@@ -20,12 +21,13 @@ from typing import Any
 import faiss
 import numpy as np
 
+from speechgraph.embed import atomic_write_text
 from speechgraph.errors import IndexOutOfDate
 
 log = logging.getLogger(__name__)
 
 MANIFEST_FILE = "manifest.json"
-VECTORS_FILE = "vectors.faiss"
+VECTORS_FILE = "vectors.faiss"  # the vectors of manifests written before `vectors_file` existed
 FLAT = "flat"
 IVF = "ivf"
 # From bench/search_bench.py on 2 cores: one exact search over 384-d vectors costs ~0.1 ms per 1K
@@ -33,6 +35,9 @@ IVF = "ivf"
 # under a millisecond per 100K with recall@10 >= 0.97 against exact on paper-like vectors.
 EXACT_LIMIT = 50_000
 REBUILD_COMMAND = "speechgraph index"
+# The start of a saved index: fourcc, then d (int32) and ntotal (int64), for these two kinds.
+_HEADER = struct.Struct("<4siq")
+_KNOWN_FOURCCS = (b"IxM2", b"IwFl")
 
 
 @dataclass
@@ -50,6 +55,7 @@ class Manifest:
     text_hashes: list[str] = field(default_factory=list)
     nprobe: int | None = None
     built_at: str = ""
+    vectors_file: str = VECTORS_FILE
 
 
 class VectorIndex:
@@ -198,15 +204,23 @@ class VectorIndex:
 
     # --- persistence -------------------------------------------------------------------------
 
-    def save(self, directory: Path) -> None:
-        """Write the index then the manifest, each atomically (a reader never sees a mix)."""
+    def save(self, directory: Path) -> Path:
+        """Write the vectors to a new file, then swap in the manifest naming it, then delete the
+        old vectors; returns the new vectors file.
+
+        The manifest swap is the one step that publishes the index, so a reader gets the old
+        manifest with the old vectors or the new with the new, never a mix.
+        """
         directory.mkdir(parents=True, exist_ok=True)
-        temporary = directory / f".{VECTORS_FILE}.{os.getpid()}.tmp"
-        faiss.write_index(self.faiss_index, str(temporary))
-        os.replace(temporary, directory / VECTORS_FILE)
-        manifest_temporary = directory / f".{MANIFEST_FILE}.{os.getpid()}.tmp"
-        manifest_temporary.write_text(json.dumps(asdict(self.manifest)), encoding="utf-8")
-        os.replace(manifest_temporary, directory / MANIFEST_FILE)
+        self.manifest.vectors_file = f"vectors-{uuid.uuid4().hex[:12]}.faiss"
+        target = directory / self.manifest.vectors_file
+        faiss.write_index(self.faiss_index, str(target))
+        atomic_write_text(directory / MANIFEST_FILE, json.dumps(asdict(self.manifest)))
+        # Older vectors, and any a crashed save left, belong to no manifest now.
+        for stale in directory.glob("vectors*.faiss"):
+            if stale != target:
+                stale.unlink(missing_ok=True)
+        return target
 
 
 def read_manifest(directory: Path) -> Manifest | None:
@@ -218,15 +232,51 @@ def read_manifest(directory: Path) -> Manifest | None:
         return None
 
 
+def vectors_path(directory: Path, manifest: Manifest) -> Path:
+    """The vectors file `manifest` names in `directory`."""
+    return directory / manifest.vectors_file
+
+
+def has_matching_vectors(directory: Path, manifest: Manifest) -> bool:
+    """Whether the vectors file `manifest` names exists and holds `manifest.count` vectors of
+    its dimension. Reads only the file's header for the kinds this module writes."""
+    path = vectors_path(directory, manifest)
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(_HEADER.size)
+    except OSError:
+        return False
+    if len(header) == _HEADER.size and header[:4] in _KNOWN_FOURCCS:
+        _fourcc, dimension, count = _HEADER.unpack(header)
+        return bool(dimension == manifest.dimension and count == manifest.count)
+    try:
+        faiss_index = faiss.read_index(str(path))
+    except RuntimeError:
+        return False
+    return _shape_problem(faiss_index, manifest) is None
+
+
+def _shape_problem(faiss_index: Any, manifest: Manifest) -> str | None:
+    if faiss_index.ntotal != manifest.count or len(manifest.ids) != manifest.count:
+        return f"{faiss_index.ntotal} vectors where the manifest lists {manifest.count}"
+    if manifest.count and faiss_index.d != manifest.dimension:
+        return f"{faiss_index.d}-d vectors where the manifest says {manifest.dimension}"
+    return None
+
+
 def load_index(
     directory: Path, *, fingerprint: str | None = None, catalogue_version: int | None = None
 ) -> VectorIndex:
-    """Load the index in `directory`, checking it matches the model and the catalogue.
+    """Load the index in `directory`, checking it matches the model, the catalogue and its own
+    manifest.
 
     Raises IndexOutOfDate naming what differs and the command that rebuilds it.
     """
     manifest = read_manifest(directory)
-    if manifest is None or not (directory / VECTORS_FILE).is_file():
+    if manifest is not None and not vectors_path(directory, manifest).is_file():
+        # A save may have swapped the manifest and dropped our vectors since we read it.
+        manifest = read_manifest(directory)
+    if manifest is None or not vectors_path(directory, manifest).is_file():
         raise IndexOutOfDate(f"no search index in {directory}: run `{REBUILD_COMMAND}`")
     if fingerprint is not None and manifest.fingerprint != fingerprint:
         raise IndexOutOfDate(
@@ -239,11 +289,17 @@ def load_index(
             f"catalogue is at version {catalogue_version}: run `{REBUILD_COMMAND}`"
         )
     try:
-        faiss_index = faiss.read_index(str(directory / VECTORS_FILE))
+        faiss_index = faiss.read_index(str(vectors_path(directory, manifest)))
     except RuntimeError:
         raise IndexOutOfDate(
             f"the search index file in {directory} is unreadable: run `{REBUILD_COMMAND} --rebuild`"
         ) from None
+    problem = _shape_problem(faiss_index, manifest)
+    if problem is not None:
+        raise IndexOutOfDate(
+            f"the search index in {directory} does not match its manifest ({problem}): "
+            f"run `{REBUILD_COMMAND} --rebuild`"
+        )
     if not manifest.labels:
         manifest.labels = list(range(len(manifest.ids)))
     return VectorIndex(manifest, faiss_index)
@@ -295,6 +351,8 @@ def _as_matrix(vectors: np.ndarray) -> np.ndarray:
 def _single_thread() -> Iterator[None]:
     # One query gains nothing from OpenMP, and idle OpenMP threads spinning after the scan take
     # the CPU from the query encoder on a 2-core machine (measured: 0.26 ms -> 0.03 ms per search).
+    # The setting is an OpenMP ICV of the calling thread only (checked with faiss 1.15), so
+    # concurrent searches on other threads neither see nor undo it, and builds keep all threads.
     previous = faiss.omp_get_max_threads()
     faiss.omp_set_num_threads(1)
     try:

@@ -14,7 +14,15 @@ from speechgraph import embed, embed_onnx
 from speechgraph.catalogue import PaperView, catalogue_version, load_papers
 from speechgraph.config import Settings
 from speechgraph.errors import CatalogueEmpty, IndexOutOfDate
-from speechgraph.index import EXACT_LIMIT, FLAT, IVF, VectorIndex, load_index, read_manifest
+from speechgraph.index import (
+    EXACT_LIMIT,
+    FLAT,
+    IVF,
+    VectorIndex,
+    has_matching_vectors,
+    load_index,
+    read_manifest,
+)
 from speechgraph.lexical import LexicalDocument, build_lexical_index, lexical_version
 from speechgraph.store import Store
 
@@ -63,6 +71,7 @@ def sync_index(
         and manifest.fingerprint == fingerprint
         and manifest.catalogue_version == version
         and lexical_version(settings.index_dir) == version
+        and has_matching_vectors(settings.index_dir, manifest)
     )
     if current and not rebuild and manifest is not None:
         return _summary("up-to-date", manifest.count, 0, 0, 0, manifest.kind, version)
@@ -149,10 +158,13 @@ class _VectorSync:
         return existing if existing.manifest.kind == wanted_kind else None
 
     def ensure_onnx_export(self) -> None:
-        """Make the ONNX query model once, so later cold searches skip torch."""
+        """Make the ONNX query model once, so later cold searches skip torch. An export that
+        exists, or a model recorded as impossible to export, costs one small file read."""
         cache_dir = self.settings.cache_dir
-        if embed_onnx.load_onnx_encoder(self.settings.model, cache_dir) is not None:
+        if embed_onnx.export_record(cache_dir, self.fingerprint) is not None:
             return
+        if not embed_onnx.can_export():
+            return  # export_onnx would only say so, after loading torch
         encoder = self.encoder
         if isinstance(encoder, embed.LazyEncoder):
             encoder = encoder.load()

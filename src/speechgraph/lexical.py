@@ -3,12 +3,11 @@
 The FTS table is derived data kept in its own SQLite file beside the FAISS index (so it works
 whatever database holds the catalogue, and searching never writes to the catalogue), rebuilt
 when the catalogue version changes. User text only ever reaches FTS5 as quoted single terms.
-Imports `errors`; takes plain data, never sessions.
+Imports `errors` and `embed` (for its atomic file swap only); takes plain data, never sessions.
 """
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 from collections.abc import Collection, Iterable, Sequence
@@ -16,6 +15,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from speechgraph.embed import atomic_path
 from speechgraph.errors import IndexOutOfDate
 
 LEXICAL_FILE = "lexical.sqlite"
@@ -99,6 +99,12 @@ def query_terms(query: str) -> list[str]:
     return list(dict.fromkeys(terms))[:MAX_TERMS]
 
 
+def is_only_common_words(query: str) -> bool:
+    """Whether `query` has words and every one is a stopword (so no keyword can match)."""
+    words = _WORD.findall(query.lower())
+    return bool(words) and all(word in _STOPWORDS for word in words)
+
+
 def _match_expression(terms: Iterable[str]) -> str:
     # Each term is quoted: inside quotes FTS5 keywords (AND, OR, NOT, NEAR) are plain strings.
     return " OR ".join(f'"{term}"' for term in terms)
@@ -110,9 +116,11 @@ def build_lexical_index(
     """Write a fresh FTS5 file for `documents` and swap it in atomically."""
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / LEXICAL_FILE
-    temporary = directory / f".{LEXICAL_FILE}.{os.getpid()}.tmp"
-    temporary.unlink(missing_ok=True)
-    with closing(sqlite3.connect(temporary)) as connection, connection:
+    with (
+        atomic_path(target) as temporary,
+        closing(sqlite3.connect(temporary)) as connection,
+        connection,
+    ):
         connection.execute(
             "CREATE VIRTUAL TABLE paper_fts USING fts5(paper_id UNINDEXED, title, names, "
             "summary, authors, tokenize = 'porter unicode61 remove_diacritics 2')"
@@ -123,9 +131,9 @@ def build_lexical_index(
         )
         connection.execute("CREATE TABLE lexical_meta (key TEXT PRIMARY KEY, value TEXT)")
         connection.execute(
-            "INSERT INTO lexical_meta VALUES ('catalogue_version', ?)", (str(catalogue_version),)
+            "INSERT INTO lexical_meta VALUES ('catalogue_version', ?)",
+            (str(catalogue_version),),
         )
-    os.replace(temporary, target)
     return target
 
 
@@ -154,7 +162,8 @@ class LexicalIndex:
                 f"the keyword index in {directory} is missing or stale: run `speechgraph index`"
             )
         path = directory / LEXICAL_FILE
-        # Read-only: a query can never change the file, whatever text it holds.
+        # Read-only: a query can never change the file, whatever text it holds. Other threads
+        # may use the connection (a shared Searcher), one at a time: Searcher holds a lock.
         self._connection = sqlite3.connect(
             f"file:{path}?mode=ro", uri=True, check_same_thread=False
         )

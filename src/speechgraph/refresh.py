@@ -344,10 +344,8 @@ def _write_citations(session: Session, result: Any, report: RefreshReport) -> No
 
 def _update_index(settings: Settings, store: Store, report: RefreshReport, show: Progress) -> None:
     """Bring the search index up to date; a failure here leaves the catalogue as committed."""
-    try:
-        from speechgraph.search import sync_index
-    except ImportError:
-        return
+    from speechgraph.indexing import sync_index
+
     try:
         report.index = sync_index(settings, store, progress=show)
     except SpeechgraphError as error:

@@ -1,15 +1,16 @@
 """Hybrid retrieval over the catalogue: dense (FAISS) + lexical (FTS5 BM25) fused by reciprocal
-rank, with filters, explanations and `similar`. `sync_index` (from `indexing`) is re-exported.
+rank, with filters, explanations and `similar`. The read side only: `indexing` writes the indexes.
 
-Imports `config`, `errors`, `store`, `catalogue`, `embed`, `embed_onnx`, `index`, `lexical`,
-`indexing`.
+Imports `config`, `errors`, `store`, `catalogue`, `embed`, `embed_onnx`, `index`, `lexical`.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field, replace
 from functools import cache
+from types import TracebackType
 from typing import Any
 
 from sqlalchemy import bindparam, literal, null, text, union_all
@@ -21,15 +22,12 @@ from speechgraph.catalogue import (
     load_papers,
     reading_list_names,
     require_papers,
+    summary_label,
 )
 from speechgraph.config import Settings
 from speechgraph.errors import IndexOutOfDate, PaperNotFound, SearchInputError
 from speechgraph.index import VectorIndex, load_index
-from speechgraph.indexing import sync_index
-from speechgraph.lexical import (
-    LexicalIndex,
-    query_terms,
-)
+from speechgraph.lexical import LexicalIndex, is_only_common_words, query_terms
 from speechgraph.models import Author, Mention, Paper, PaperAuthor, PaperCategory, ReadingList
 from speechgraph.store import Store, open_db
 
@@ -37,7 +35,7 @@ log = logging.getLogger(__name__)
 
 CARD_CACHE_SIZE = 50_000  # title, year, authors of the papers hits came from, per searcher
 
-__all__ = ["Filters", "Hit", "SearchInputError", "SearchResult", "Searcher", "sync_index"]
+__all__ = ["Filters", "Hit", "SearchInputError", "SearchResult", "Searcher"]
 
 MODES = ("hybrid", "dense", "lexical")
 MAX_QUERY_CHARS = 2000  # the model reads 256 tokens; more text only slows the tokenizer
@@ -101,8 +99,12 @@ def clean_query(raw: str | bytes) -> tuple[str, bool]:
     if isinstance(raw, bytes):
         text = raw.decode("utf-8", "replace")
     else:
-        # Undecodable bytes arrive from argv as lone surrogates; make them U+FFFD.
-        text = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        # Undecodable bytes arrive from argv as lone surrogates; make them U+FFFD. Surrogates
+        # outside surrogateescape's range (U+DC80..U+DCFF) can come from anywhere else.
+        try:
+            text = raw.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+        except UnicodeEncodeError:
+            text = raw.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
     text = " ".join(text.replace("\x00", " ").split())
     if len(text) <= MAX_QUERY_CHARS:
         return text, False
@@ -195,7 +197,12 @@ def _ids_in_section(session: Session, section: str) -> set[str]:
 
 
 class Searcher:
-    """Model, vector index and keyword index loaded once; reuse it for many queries."""
+    """Model, vector index and keyword index loaded once; reuse it for many queries.
+
+    One searcher may serve many threads (the UI shares one): queries take turns on a lock, as
+    the keyword index's SQLite connection and the card cache are not safe to use concurrently.
+    Use it in a `with` block, or call `close()`, to release what it opened.
+    """
 
     def __init__(
         self, settings: Settings, store: Store | None = None, encoder: embed.Encoder | None = None
@@ -203,41 +210,62 @@ class Searcher:
         self.settings = settings
         self._owns_store = store is None
         self.store = store or open_db(settings.db_url)
-        with self.store.reading() as session:
-            require_papers(session)
-            self.catalogue_version = catalogue_version(session)
-        fingerprint = embed.model_fingerprint(settings.model, settings.cache_dir)
-        self.index: VectorIndex = load_index(
-            settings.index_dir, fingerprint=fingerprint, catalogue_version=self.catalogue_version
-        )
-        self.lexical = LexicalIndex(settings.index_dir, self.catalogue_version)
+        self._lock = threading.RLock()
         self._encoder = encoder
         self._cards: dict[str, Hit] = {}
+        try:
+            with self.store.reading() as session:
+                require_papers(session)
+                self.catalogue_version = catalogue_version(session)
+            fingerprint = embed.model_fingerprint(settings.model, settings.cache_dir)
+            self.index: VectorIndex = load_index(
+                settings.index_dir,
+                fingerprint=fingerprint,
+                catalogue_version=self.catalogue_version,
+            )
+            self.lexical = LexicalIndex(settings.index_dir, self.catalogue_version)
+        except BaseException:
+            if self._owns_store:
+                self.store.dispose()
+            raise
+
+    def __enter__(self) -> Searcher:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
 
     @property
     def encoder(self) -> embed.Encoder:
-        if self._encoder is None:
-            self._encoder = embed_onnx.load_query_encoder(
-                self.settings.model, self.settings.cache_dir
-            )
-        return self._encoder
+        with self._lock:
+            if self._encoder is None:
+                self._encoder = embed_onnx.load_query_encoder(
+                    self.settings.model, self.settings.cache_dir
+                )
+            return self._encoder
 
     def close(self) -> None:
         """Release the keyword index and, when this searcher opened it, the store."""
-        self.lexical.close()
-        if self._owns_store:
-            self.store.dispose()
-
-    def is_stale(self) -> bool:
-        """True when the catalogue changed since this searcher loaded its indexes."""
-        with self.store.reading() as session:
-            return catalogue_version(session) != self.catalogue_version
+        with self._lock:
+            self.lexical.close()
+            if self._owns_store:
+                self.store.dispose()
 
     def search(
         self, query: str, k: int = 10, mode: str = "hybrid", filters: Filters | None = None
     ) -> SearchResult:
         """The `k` best papers for `query`. Raises SearchInputError for an empty query, a bad
-        mode or an unknown filter value; `k` is clamped to 1..MAX_K."""
+        mode, a keyword query of common words only, or an unknown filter value; `k` is clamped
+        to 1..MAX_K."""
+        with self._lock:
+            return self._search(query, k, mode, filters)
+
+    def _search(self, query: str, k: int, mode: str, filters: Filters | None) -> SearchResult:
         text, truncated = clean_query(query)
         if not text:
             raise SearchInputError('the query is empty: give some words, e.g. "neural vocoder"')
@@ -249,6 +277,11 @@ class Searcher:
             with self.store.reading() as session:
                 allowed = allowed_ids(session, filters)
         terms = query_terms(text)
+        if mode == "lexical" and is_only_common_words(text):
+            raise SearchInputError(
+                "every word of the query is a common word: add a distinctive term or use "
+                "--mode hybrid"
+            )
         depth = max(CANDIDATES, k) if mode == "hybrid" else k
         dense: list[tuple[str, float]] = []
         query_vector = None
@@ -263,6 +296,10 @@ class Searcher:
 
     def similar(self, paper_id: str, k: int = 10) -> list[Hit]:
         """Papers whose embeddings are nearest to `paper_id`'s. Raises PaperNotFound."""
+        with self._lock:
+            return self._similar(paper_id, k)
+
+    def _similar(self, paper_id: str, k: int) -> list[Hit]:
         k = max(1, min(int(k), MAX_K))
         if paper_id not in self.index:
             with self.store.reading() as session:
@@ -361,7 +398,7 @@ def fetch_cards(store: Store, ids: list[str]) -> dict[str, Hit]:
     cards: dict[str, Hit] = {}
     for paper_id, kind, _position, text_value, year, has_abstract, has_note in rows:
         if kind == 0:
-            source = _source(bool(has_abstract), bool(has_note))
+            source = summary_label(bool(has_abstract), bool(has_note))
             cards[paper_id] = Hit(paper_id, text_value, year, 0.0, {"summary_source": source})
         elif paper_id in cards:
             (cards[paper_id].authors if kind == 1 else cards[paper_id].categories).append(
@@ -399,10 +436,6 @@ def _card_statement() -> Any:
         none,
     ).where(col(PaperCategory.paper_id).in_(ids))
     return union_all(papers, authors, categories).order_by(text("kind"), text("position"))
-
-
-def _source(has_abstract: bool, has_note: bool) -> str:
-    return "abstract" if has_abstract else ("note" if has_note else "none")
 
 
 def _rounded(value: float | None) -> float | None:
