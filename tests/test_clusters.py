@@ -154,15 +154,15 @@ def test_clusters_command_without_an_index(tmp_path: Path) -> None:
         app, ["--db-url", db_url, "--data-dir", str(tmp_path / "data"), "clusters"]
     )
     assert text.exit_code == 0
-    assert "clusters by louvain" in text.stdout
+    assert "clusters found by louvain" in text.stdout
 
 
 @pytest.mark.slow
 def test_seed_clusters_separate_the_main_topics(seed_settings) -> None:
-    from speechgraph.knowledge import IndexNeighbours, load_knowledge
+    from speechgraph.knowledge import index_neighbours, load_knowledge
 
     catalogue = store.open_db(seed_settings.db_url)
-    neighbours = IndexNeighbours(seed_settings.index_dir)
+    neighbours = index_neighbours(seed_settings, catalogue)
     knowledge = load_knowledge(catalogue, neighbours)
     catalogue.dispose()
     embeddings = neighbours.embeddings
@@ -184,3 +184,65 @@ def test_seed_clusters_separate_the_main_topics(seed_settings) -> None:
     assert "speaker" in speaker.label
     assert cluster_of["2006.04558"] is tts  # FastSpeech 2 with Tacotron 2
     assert cluster_of["2303.00332"] is speaker  # CAM++ with ECAPA-TDNN
+
+
+def test_big_catalogues_sample_the_silhouette_and_skip_agglomerative(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sklearn.metrics import silhouette_score
+
+    from speechgraph import clusters
+
+    generator = np.random.default_rng(3)
+    centres = generator.normal(size=(3, 8))
+    points = centres[np.arange(60) % 3] + 0.3 * generator.normal(size=(60, 8))
+    ids = [f"p{number}" for number in range(60)]
+    texts = [f"paper {number}" for number in range(60)]
+    small = cluster_papers(ids, texts, points)
+    assert any(c.method.startswith("agglomerative") for c in small.candidates)
+
+    monkeypatch.setattr(clusters, "AGGLOMERATIVE_LIMIT", 50)
+    monkeypatch.setattr(clusters, "SILHOUETTE_SAMPLE", 40)
+    big = cluster_papers(ids, texts, points)
+    assert big.candidates and not any(c.method.startswith("agglomerative") for c in big.candidates)
+    unit = points / np.linalg.norm(points, axis=1, keepdims=True)
+    for candidate in big.candidates:
+        sampled = silhouette_score(
+            unit,
+            list(candidate.assignment),
+            metric="cosine",
+            sample_size=40,
+            random_state=clusters.SEED,
+        )
+        assert candidate.silhouette == pytest.approx(sampled)
+    assert big.to_json() == cluster_papers(ids, texts, points).to_json()  # seeded: repeatable
+
+
+@pytest.mark.slow
+def test_papers_without_a_vector_are_noted_and_joined_by_their_links(seed_copy) -> None:
+    from speechgraph.index import load_index
+    from speechgraph.knowledge import index_neighbours, load_knowledge
+    from speechgraph.views_graph import cluster_catalogue
+
+    missing = ["2106.06103", "2010.05646", "1706.03762"]  # VITS, HiFi-GAN, the Transformer
+    index = load_index(seed_copy.index_dir)
+    index.remove(missing)
+    index.save(seed_copy.index_dir)
+    catalogue = store.open_db(seed_copy.db_url)
+    try:
+        neighbours = index_neighbours(seed_copy, catalogue)
+        knowledge = load_knowledge(catalogue, neighbours)
+    finally:
+        catalogue.dispose()
+    assert "3 papers have no vector yet: run `speechgraph index`" in knowledge.notes
+    assert neighbours.embeddings is not None and len(neighbours.embeddings.ids) == 81
+
+    report = cluster_catalogue(knowledge, neighbours.embeddings)
+    cluster_of = {member: cluster for cluster in report.clusters for member in cluster.members}
+    assert report.message is not None
+    assert "3 papers have no vector yet (run `speechgraph index`)" in report.message
+    joined = [paper_id for paper_id in missing if paper_id in cluster_of]
+    assert joined == missing  # each is linked to catalogue papers by named methods or lists
+    assert all(paper_id in report.coordinates for paper_id in missing)
+    assert len(cluster_of) == 84
+    assert cluster_of["2106.06103"] is cluster_of["2006.04558"]  # VITS with FastSpeech 2

@@ -97,3 +97,37 @@ def test_export_command(db_url: str, tmp_path: Path) -> None:
     blocked = runner.invoke(app, [*base, "--out", str(tmp_path / "x.db" / "f.json")])
     assert blocked.exit_code == 1
     assert "cannot write" in blocked.stderr
+
+
+def bare_paper(paper_id: str, title: str, authors: list[str]) -> PaperView:
+    return PaperView(paper_id, title, authors, 2020, None, [], None, None)
+
+
+@pytest.mark.parametrize("first_author", ["", "   ", "?", "李"])
+def test_bibtex_key_without_a_usable_surname(first_author: str) -> None:
+    text = export_catalogue([bare_paper("2001.00001", "Neural Vocoders", [first_author])], "bibtex")
+    assert text.startswith("@misc{anon2020neural,")
+
+
+def test_bibtex_escapes_backslash_tilde_and_caret() -> None:
+    title = r"A\B ~ x^2 & 50% of $1 #3 {a_b}"
+    text = export_catalogue([bare_paper("2001.00001", title, ["Ada Lovelace"])], "bibtex")
+    title_line = next(line for line in text.splitlines() if line.startswith("  title"))
+    assert title_line == (
+        r"  title = {{A\textbackslash{}B \textasciitilde{} x\textasciicircum{}2 \& 50\% of \$1 "
+        r"\#3 \{a\_b\}}},"
+    )
+
+
+def test_bibtex_key_suffixes_go_on_after_z() -> None:
+    papers = [
+        bare_paper(f"2001.{number:05d}", "Neural Vocoders", ["Ada Lovelace"])
+        for number in range(30)
+    ]
+    keys = [line[len("@misc{") : -1] for line in export_catalogue(papers, "bibtex").splitlines()
+            if line.startswith("@misc{")]  # fmt: skip
+    suffixes = [key.removeprefix("lovelace2020neural") for key in keys]
+    assert suffixes[:3] == ["", "a", "b"]
+    assert suffixes[26:30] == ["z", "aa", "ab", "ac"]
+    assert len(set(keys)) == 30
+    assert all(key.isalnum() for key in keys)

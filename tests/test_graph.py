@@ -8,6 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import networkx as nx
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -24,6 +25,7 @@ from speechgraph.graph import (
     SIMILAR,
     build_graph,
     compare_time,
+    similar_pairs_from_vectors,
 )
 from speechgraph.method_names import catalogue_names, find_names, names_of
 from speechgraph.plans import MAX_DEPTH, find_path, prerequisites
@@ -455,6 +457,11 @@ def test_prereqs_and_path_commands(db_url: str, tmp_path: Path) -> None:
     assert code == 0
     assert "HiFi-GAN" in out
     assert "papers to read first" in out
+    assert "; then " in out or "because " in out
+    code, out, _ = run(db_url, tmp_path, "prereqs", "https://arxiv.org/abs/2203.16852v2", "--json")
+    assert code == 0 and json.loads(out)["target"] == "2203.16852"
+    code, out, _ = run(db_url, tmp_path, "path", "arXiv:1706.03762v7", "2305.05084", "--json")
+    assert code == 0 and json.loads(out)["found"]
 
 
 def test_commands_fail_with_one_line(db_url: str, tmp_path: Path) -> None:
@@ -474,7 +481,12 @@ def test_commands_fail_with_one_line(db_url: str, tmp_path: Path) -> None:
 def test_commands_on_an_empty_catalogue(db_url: str, tmp_path: Path) -> None:
     code, _, err = run(db_url, tmp_path, "prereqs", "2203.16852")
     assert code == 1
-    assert "catalogue is empty" in err
+    assert "speechgraph refresh" in err  # no catalogue file: nothing is created
+    store.open_db(db_url).dispose()  # a catalogue with no papers yet
+    for command in (("prereqs", "2203.16852"), ("clusters",)):
+        code, _, err = run(db_url, tmp_path, *command)
+        assert code == 1
+        assert "catalogue is empty" in err
 
 
 # --- the real seed catalogue ---
@@ -482,11 +494,11 @@ def test_commands_on_an_empty_catalogue(db_url: str, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def seed_graph(seed_settings) -> nx.MultiDiGraph:
-    from speechgraph.knowledge import IndexNeighbours, load_knowledge
+    from speechgraph.knowledge import index_neighbours, load_knowledge
 
     catalogue = store.open_db(seed_settings.db_url)
     try:
-        return load_knowledge(catalogue, IndexNeighbours(seed_settings.index_dir)).graph
+        return load_knowledge(catalogue, index_neighbours(seed_settings, catalogue)).graph
     finally:
         catalogue.dispose()
 
@@ -546,3 +558,90 @@ def test_a_chain_that_starts_with_similarity_stays_within_the_target_topic() -> 
     plan = prerequisites(graph, "2401.00001", min_confidence=0.01)
     assert [step.id for step in plan.steps] == ["1701.00001"]
     assert [step.id for step in prerequisites(graph, "1801.00001").steps] == ["1601.00001"]
+
+
+# --- similar pairs: memory-bounded neighbour search ---
+
+
+def full_matrix_pairs(
+    ids: list[str], vectors: np.ndarray, k: int, threshold: float
+) -> dict[tuple[str, str], float]:
+    """The reference: every cosine at once (fine for a few dozen vectors)."""
+    unit = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+    cosine = unit @ unit.T
+    np.fill_diagonal(cosine, -np.inf)
+    pairs = {}
+    for row, paper_id in enumerate(ids):
+        for column in np.argsort(-cosine[row])[:k]:
+            if cosine[row, column] >= threshold:
+                pairs[tuple(sorted((paper_id, ids[column])))] = float(cosine[row, column])
+    return pairs
+
+
+def test_similar_pairs_in_row_blocks_match_the_full_matrix() -> None:
+    generator = np.random.default_rng(7)
+    centres = generator.normal(size=(4, 16))
+    vectors = (centres[np.arange(45) % 4] + 0.6 * generator.normal(size=(45, 16))).astype(
+        np.float32
+    )
+    ids = [f"p{number:02d}" for number in range(45)]
+    expected = full_matrix_pairs(ids, vectors, k=5, threshold=0.45)
+    for block in (1, 7, 45, 1024):
+        found = similar_pairs_from_vectors(ids, vectors, k=5, threshold=0.45, block=block)
+        assert {(a, b) for a, b, _ in found} == set(expected), block
+        assert all(abs(score - expected[(a, b)]) < 1e-5 for a, b, score in found)
+    assert similar_pairs_from_vectors(ids[:1], vectors[:1]) == []
+
+
+@pytest.fixture(scope="module")
+def seed_store(seed_settings):
+    catalogue = store.open_db(seed_settings.db_url)
+    yield catalogue
+    catalogue.dispose()
+
+
+@pytest.mark.slow
+def test_index_neighbours_search_faiss_per_paper_like_exact_numpy(
+    seed_settings, seed_store
+) -> None:
+    from speechgraph.knowledge import index_neighbours
+
+    neighbours = index_neighbours(seed_settings, seed_store)
+    with seed_store.reading() as session:
+        ids = [paper.id for paper in load_papers(session)]
+    found = neighbours(ids)
+    assert neighbours.notes == [] and neighbours.embeddings is not None
+    exact = neighbours.embeddings.neighbours(ids)
+    assert len(found) > len(ids)  # roughly k pairs per paper, shared pairs counted once
+    assert [(a, b) for a, b, _ in found] == [(a, b) for a, b, _ in exact]
+    assert all(
+        abs(score - other) < 1e-5 for (_, _, score), (_, _, other) in zip(found, exact, strict=True)
+    )
+
+
+@pytest.mark.slow
+def test_an_index_for_another_model_or_catalogue_is_not_used(seed_copy) -> None:
+    from speechgraph.catalogue import catalogue_version
+    from speechgraph.embed import model_fingerprint
+    from speechgraph.knowledge import IndexNeighbours, index_neighbours, load_knowledge
+
+    catalogue = store.open_db(seed_copy.db_url)
+    try:
+        with catalogue.reading() as session:
+            version = catalogue_version(session)
+        fingerprint = model_fingerprint(seed_copy.model, seed_copy.cache_dir)
+        for model, catalogue_at in (("other-model@0", version), (fingerprint, version + 1)):
+            stale = IndexNeighbours(
+                seed_copy.index_dir, fingerprint=model, catalogue_version=catalogue_at
+            )
+            knowledge = load_knowledge(catalogue, stale)
+            assert stale.embeddings is None
+            assert not [e for e in knowledge.graph.edges(data="kind") if e[2] == SIMILAR]
+            assert len(knowledge.notes) >= 1
+            assert "search index not used" in knowledge.notes[0]
+            assert "speechgraph index" in knowledge.notes[0]
+        current = load_knowledge(catalogue, index_neighbours(seed_copy, catalogue))
+        assert [e for e in current.graph.edges(data="kind") if e[2] == SIMILAR]
+        assert not any("index" in note for note in current.notes)
+    finally:
+        catalogue.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
+from conftest import make_settings
 from speechgraph.cli import app as cli_app
 from speechgraph.cli_ui import app_path, streamlit_command, ui_environment
 from speechgraph.config import CHECKOUT_DIR, Settings
@@ -78,10 +80,14 @@ def test_search_unknown_section_is_an_error_not_a_traceback(
     monkeypatch: pytest.MonkeyPatch, seed_settings: Settings
 ) -> None:
     app = open_app(monkeypatch, seed_settings)
-    app.text_input(key="section").input("no such section anywhere").run()
+    app.text_input(key="section").input("no [click](http://x) __such__ section").run()
     app.text_input(key="query").input("vocoder").run()
     assert not app.exception
-    assert "no section matches" in app.error[0].value
+    shown = app.error[0].value
+    assert "no section matches" in shown
+    # the value is Markdown that shows the text literally: no link, no bold
+    assert "no \\[click\\]\\(http\\://x\\) \\_\\_such\\_\\_ section" in shown
+    assert "[click](http://x)" not in shown
 
 
 def test_search_result_opens_its_paper(
@@ -156,6 +162,12 @@ def test_reading_path_page_shows_plan_and_path(
     assert plan["because"].str.len().min() > 0  # every step has its evidence
     assert path["id"].tolist()[-1] == VITS
     assert len(app.get("plotly_chart")) == 2
+    for chart in app.get("plotly_chart"):  # papers labelled by name and year, id on hover
+        traces = [trace for trace in json.loads(chart.proto.spec)["data"] if trace.get("text")]
+        labels = [text for trace in traces for text in trace["text"]]
+        assert "VITS (2021)" in labels, labels
+        assert not any(label.startswith(VITS) for label in labels)
+        assert f"<br>{VITS}" in " ".join(hover for trace in traces for hover in trace["hovertext"])
     app.selectbox(key="path_from").set_value(HIFI_GAN).run()
     assert_clean(app)
     assert app.dataframe[1].value["id"].tolist()[0] == HIFI_GAN
@@ -214,13 +226,14 @@ def test_first_run_builds_the_catalogue_offline(
 def test_unusable_database_is_an_error_message(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    bad = tmp_path / "not-a-db.sqlite"
+    bad = tmp_path / "my__catalogue_v2.sqlite"
     bad.write_text("this is not a database", encoding="utf-8")
     monkeypatch.setenv("SPEECHGRAPH_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("SPEECHGRAPH_DB_URL", f"sqlite:///{bad}")
     app = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
     assert not app.exception
     assert "is not a usable database" in app.error[0].value
+    assert "my\\_\\_catalogue\\_v2\\.sqlite" in app.error[0].value  # not "my **catalogue"
 
 
 # --- the `ui` command ------------------------------------------------------------------------
@@ -263,3 +276,95 @@ def test_ui_environment_and_command() -> None:
     command = streamlit_command(Path("/a/app.py"), 9000, "127.0.0.1")
     assert "--server.headless" in command and "127.0.0.1" in command
     assert app_path() == APP
+
+
+# --- text the user sees literally ----------------------------------------------------------
+
+
+def test_catalogue_page_caption_escapes_its_paths(
+    monkeypatch: pytest.MonkeyPatch, seed_copy: Settings, tmp_path: Path
+) -> None:
+    import shutil
+
+    data_dir = tmp_path / "my_data__dir"
+    shutil.copytree(seed_copy.data_dir, data_dir)
+    app = open_app(monkeypatch, make_settings(data_dir), "app_pages/catalogue.py")
+    assert_clean(app)
+    caption = app.caption[0].value
+    assert caption.startswith("Database: ")
+    assert "my\\_data\\_\\_dir" in caption and "my_data__dir" not in caption
+
+
+def test_search_topic_filter_says_it_looks_among_the_best_hits(
+    monkeypatch: pytest.MonkeyPatch, seed_settings: Settings
+) -> None:
+    from speechgraph.search import MAX_K
+
+    app = open_app(monkeypatch, seed_settings)
+    app.text_input(key="query").input("speech").run()
+    assert not any("topic filter" in caption.value for caption in app.caption)
+    app.selectbox(key="topic").set_value(app.selectbox(key="topic").options[1]).run()
+    assert_clean(app)
+    assert any(f"best {MAX_K} matches" in caption.value for caption in app.caption)
+
+
+# --- notes on the graph and topics -----------------------------------------------------------
+
+
+def test_topics_page_notes_papers_without_a_vector(
+    monkeypatch: pytest.MonkeyPatch, seed_copy: Settings
+) -> None:
+    from speechgraph.index import load_index
+
+    index = load_index(seed_copy.index_dir)
+    index.remove([VITS, HIFI_GAN])
+    index.save(seed_copy.index_dir)
+    app = open_app(monkeypatch, seed_copy, "app_pages/topics.py")
+    assert_clean(app)
+    notes = [caption.value for caption in app.caption if caption.value.startswith("Note: ")]
+    assert any("2 papers have no vector yet" in note for note in notes), notes
+    assert "2 papers have no vector yet" in app.info[0].value
+    assert sum(len(frame.value) for frame in app.dataframe) == 84
+
+
+# --- the `ui` command stops Streamlit with itself ------------------------------------------
+
+
+def test_ui_process_stops_its_child_on_sigterm(tmp_path: Path) -> None:
+    """SIGTERM to `speechgraph ui` stops the Streamlit child too, killing one that ignores it."""
+    import contextlib
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    child_pid_file = tmp_path / "child.pid"
+    stubborn_child = (
+        "import os, signal, time, pathlib; signal.signal(signal.SIGTERM, signal.SIG_IGN); "
+        f"pathlib.Path({str(child_pid_file)!r}).write_text(str(os.getpid())); time.sleep(60)"
+    )
+    parent = (
+        "import os, sys; from speechgraph import cli_ui; cli_ui.STOP_SECONDS = 0.5; "
+        f"sys.exit(cli_ui.run_child([sys.executable, '-c', {stubborn_child!r}], dict(os.environ)))"
+    )
+    process = subprocess.Popen([sys.executable, "-c", parent])
+    child_pid = None
+    try:
+        deadline = time.monotonic() + 30
+        while not child_pid_file.exists() or not child_pid_file.read_text():
+            assert time.monotonic() < deadline, "the child never started"
+            time.sleep(0.05)
+        child_pid = int(child_pid_file.read_text())
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=20) == 128 + signal.SIGTERM
+        time.sleep(0.1)
+        with pytest.raises(ProcessLookupError):
+            os.kill(child_pid, 0)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if child_pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child_pid, signal.SIGKILL)  # only if the test failed: no orphan left

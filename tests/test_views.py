@@ -9,7 +9,7 @@ import pytest
 
 from speechgraph.catalogue import MentionView, PaperView, ResourceView, get_paper, load_papers
 from speechgraph.config import Settings
-from speechgraph.knowledge import IndexNeighbours, load_knowledge
+from speechgraph.knowledge import index_neighbours, load_knowledge
 from speechgraph.plans import find_path, prerequisites
 from speechgraph.search import Filters, Searcher
 from speechgraph.store import open_db
@@ -139,7 +139,7 @@ def test_paper_facts_are_plain_pairs() -> None:
 @pytest.fixture(scope="module")
 def seed(seed_settings: Settings):
     store = open_db(seed_settings.db_url)
-    neighbours = IndexNeighbours(seed_settings.index_dir)
+    neighbours = index_neighbours(seed_settings, store)
     knowledge = load_knowledge(store, neighbours)
     yield seed_settings, store, knowledge, neighbours.embeddings
     store.dispose()
@@ -188,6 +188,22 @@ def test_plan_and_path_rows_and_drawings(seed) -> None:
     drawn = path_drawing(path)
     assert len(drawn.edges) == len(path.steps) - 1
     assert drawn.edges[0]["source"] == WAVENET
+
+
+def test_drawing_labels_are_short_names_with_the_id_as_fallback() -> None:
+    graph = nx.MultiDiGraph()
+    graph.add_node("1706.03762", title="Attention Is All You Need", year=2017, aliases=[])
+    graph.add_node("2005.08100", title="Conformer: Convolution-augmented", year=2020, aliases=[])
+    graph.add_node("2106.06103", title="Conditional VAE", year=2021, aliases=["VITS"])
+    for later, earlier in (("2005.08100", "1706.03762"), ("2106.06103", "2005.08100")):
+        graph.add_edge(later, earlier, key="cites", kind="cites", evidence="c", confidence=0.9)
+    path = find_path(graph, "1706.03762", "2106.06103")
+    labels = [node["label"] for node in path_drawing(path, graph).nodes]
+    assert labels == ["1706.03762 (2017)", "Conformer (2020)", "VITS (2021)"]
+    without_graph = [node["label"] for node in path_drawing(path).nodes]
+    assert without_graph == ["1706.03762 (2017)", "Conformer (2020)", "2106.06103 (2021)"]
+    plan = prerequisites(graph, "2106.06103")
+    assert {node["label"] for node in plan_drawing(plan, graph).nodes} == set(labels)
 
 
 def test_drawing_points_from_dependency_to_dependent() -> None:

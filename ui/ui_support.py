@@ -21,10 +21,11 @@ from speechgraph.catalogue import catalogue_version
 from speechgraph.clusters import ClusterReport
 from speechgraph.config import Settings
 from speechgraph.errors import SpeechgraphError
-from speechgraph.knowledge import Embeddings, IndexNeighbours, Knowledge, load_knowledge
+from speechgraph.knowledge import Embeddings, Knowledge, index_neighbours, load_knowledge
 from speechgraph.models import Paper
 from speechgraph.search import Searcher
 from speechgraph.store import Store, open_db
+from speechgraph.views import escape_markdown
 from speechgraph.views_graph import Drawing, cluster_catalogue
 
 PAPER_PAGE = "app_pages/paper.py"
@@ -46,7 +47,7 @@ def errors_shown(*, stop: bool = True) -> Iterator[None]:
     try:
         yield
     except SpeechgraphError as error:
-        st.error(str(error))
+        st.error(escape_markdown(str(error)))
         if stop:
             st.stop()
 
@@ -55,7 +56,7 @@ def load_settings() -> Settings:
     try:
         return Settings.load()
     except SpeechgraphError as error:
-        st.error(str(error))
+        st.error(escape_markdown(str(error)))
         st.stop()
 
 
@@ -99,7 +100,7 @@ def open_catalogue() -> Catalogue:
             build_first_catalogue(settings)
             st.rerun()
     except SpeechgraphError as error:
-        st.error(str(error))
+        st.error(escape_markdown(str(error)))
         st.stop()
     return Catalogue(settings, store, version)
 
@@ -115,7 +116,7 @@ def _searcher(key: CacheKey, _settings: Settings, _store: Store) -> Searcher:
 def _knowledge(
     key: CacheKey, _settings: Settings, _store: Store
 ) -> tuple[Knowledge, Embeddings | None]:
-    neighbours = IndexNeighbours(_settings.index_dir)
+    neighbours = index_neighbours(_settings, _store)
     knowledge = load_knowledge(_store, neighbours)
     return knowledge, neighbours.embeddings
 
@@ -186,14 +187,10 @@ def paper_picker(
     )
 
 
-def paper_titles(catalogue: Catalogue) -> dict[str, str]:
-    knowledge, _ = catalogue.knowledge()
-    return {paper.id: paper.title for paper in knowledge.papers}
-
-
 def network_figure(drawing: Drawing, *, height: int = 420) -> go.Figure:
     """A left-to-right network: arrows from the paper to read first to the one relying on it,
-    evidence on hover. Titles are HTML-escaped: Plotly renders a few HTML tags in labels."""
+    papers labelled by short name and year (title and id on hover), evidence on hover. Text is
+    HTML-escaped: Plotly renders a few HTML tags in labels."""
     from html import escape
 
     figure = go.Figure()
@@ -231,9 +228,9 @@ def network_figure(drawing: Drawing, *, height: int = 420) -> go.Figure:
                 y=[node["y"] for node in nodes],
                 mode="markers+text",
                 name=role,
-                text=[f"{escape(node['id'])} ({node['year'] or '?'})" for node in nodes],
+                text=[escape(node["label"]) for node in nodes],
                 textposition="top center",
-                hovertext=[escape(node["title"]) for node in nodes],
+                hovertext=[f"{escape(node['title'])}<br>{escape(node['id'])}" for node in nodes],
                 hoverinfo="text",
                 marker={"size": 18 if role in ("target", "end") else 13},
             )

@@ -15,7 +15,7 @@ import typer
 from speechgraph.cli_common import opened_store, print_json, settings_of, table
 
 if TYPE_CHECKING:
-    from speechgraph.knowledge import IndexNeighbours, Knowledge
+    from speechgraph.knowledge import Embeddings, Knowledge
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text")]
 
@@ -29,24 +29,16 @@ class ExportFormat(StrEnum):
 
 def _knowledge(
     ctx: typer.Context, *, with_embeddings: bool = True
-) -> tuple[Knowledge, IndexNeighbours]:
-    from speechgraph.knowledge import IndexNeighbours, load_knowledge
+) -> tuple[Knowledge, Embeddings | None]:
+    """The knowledge graph, with similar-paper links from the search index (when it matches
+    the model and the catalogue) and the vectors it used, unless `with_embeddings` is off."""
+    from speechgraph.knowledge import index_neighbours, load_knowledge
 
-    neighbours = IndexNeighbours(settings_of(ctx).index_dir)
     with opened_store(ctx) as store:
-        return load_knowledge(store, neighbours if with_embeddings else None), neighbours
-
-
-def _catalogue_id(raw: str) -> str:
-    """An arXiv id in any version or URL form becomes its catalogue id; other text (a name such
-    as "VITS") is passed on for the graph to resolve."""
-    from speechgraph.errors import InvalidPaperId
-    from speechgraph.links import normalize_arxiv_id
-
-    try:
-        return normalize_arxiv_id(raw)[0]
-    except InvalidPaperId:
-        return raw.strip()
+        if not with_embeddings:
+            return load_knowledge(store), None
+        neighbours = index_neighbours(settings_of(ctx), store)
+        return load_knowledge(store, neighbours), neighbours.embeddings
 
 
 def _echo_notes(knowledge: Knowledge) -> None:
@@ -61,10 +53,10 @@ def prereqs(
     json_output: JsonFlag = False,
 ) -> None:
     """What to read before a paper, in order, each step with its evidence and a confidence."""
-    from speechgraph.plans import prerequisites
+    from speechgraph.plans import because, prerequisites
 
     knowledge, _ = _knowledge(ctx)
-    plan = prerequisites(knowledge.graph, _catalogue_id(paper_id), depth)
+    plan = prerequisites(knowledge.graph, paper_id, depth)
     if json_output:
         print_json(plan.to_json())
         return
@@ -74,7 +66,7 @@ def prereqs(
         typer.echo(
             f"{number:>3}. {step.id}  {step.title} ({step.year or '?'})  {step.confidence:.2f}"
         )
-        typer.echo(f"       because {'; then '.join(edge.evidence for edge in step.evidence)}")
+        typer.echo(f"       because {because(step.evidence)}")
     if plan.message:
         typer.echo(plan.message)
     typer.echo(f"{len(plan.steps)} papers to read first (depth {plan.depth})")
@@ -90,7 +82,7 @@ def path(
     from speechgraph.plans import find_path
 
     knowledge, _ = _knowledge(ctx)
-    result = find_path(knowledge.graph, _catalogue_id(source), _catalogue_id(target))
+    result = find_path(knowledge.graph, source, target)
     if json_output:
         print_json(result.to_json())
         return
@@ -111,10 +103,10 @@ def path(
 
 def clusters(ctx: typer.Context, json_output: JsonFlag = False) -> None:
     """Topic clusters of the catalogue with their labels, quality figures and map coordinates."""
-    from speechgraph.views_graph import cluster_catalogue
+    from speechgraph.views_graph import cluster_catalogue, describe_clustering
 
-    knowledge, neighbours = _knowledge(ctx)
-    report = cluster_catalogue(knowledge, neighbours.embeddings)
+    knowledge, embeddings = _knowledge(ctx)
+    report = cluster_catalogue(knowledge, embeddings)
     if json_output:
         print_json(report.to_json())
         return
@@ -123,9 +115,7 @@ def clusters(ctx: typer.Context, json_output: JsonFlag = False) -> None:
         [str(c.id), str(len(c.members)), c.label, " ".join(c.members[:4])] for c in report.clusters
     ]
     typer.echo(table(rows, ["id", "papers", "label", "first members"]))
-    quality = report.to_json()["quality"]
-    figures = ", ".join(f"{name} {value}" for name, value in quality.items() if value is not None)
-    typer.echo(f"{len(report.clusters)} clusters by {report.method}; {figures}")
+    typer.echo(describe_clustering(report))
     if report.message:
         typer.echo(report.message)
 

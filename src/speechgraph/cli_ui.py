@@ -7,8 +7,10 @@ Settings travel to the app as SPEECHGRAPH_* environment variables, which the app
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +19,8 @@ import typer
 from speechgraph.cli_common import settings_of
 from speechgraph.config import CHECKOUT_DIR, PACKAGE_DIR, Settings
 from speechgraph.errors import ConfigError
+
+STOP_SECONDS = 15  # how long Streamlit may take to shut down before it is killed
 
 
 def app_path() -> Path:
@@ -78,17 +82,42 @@ def ui(
     settings = settings_of(ctx)
     command = streamlit_command(app_path(), port, host)
     typer.echo(f"speechgraph UI on http://{host}:{port} (Ctrl+C to stop)", err=True)
-    process = subprocess.Popen(command, env=ui_environment(settings))
-    try:
-        returncode = process.wait()
-    except KeyboardInterrupt:
-        returncode = 0  # Ctrl+C reaches Streamlit too; let it shut down cleanly
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            process.wait(timeout=15)
-    if returncode not in (0, -2, 130):
+    returncode = run_child(command, ui_environment(settings))
+    if returncode not in (0, -2, -15, 130, 143):
         raise typer.Exit(returncode)
+
+
+def run_child(command: list[str], environment: dict[str, str]) -> int:
+    """Run `command` until it exits and return its exit code. Ctrl+C reaches the child too
+    (same process group); on SIGTERM to this process alone (a service manager, `kill`) the
+    child is stopped first and this process exits with 143, so the child never outlives it.
+    A child that does not stop within STOP_SECONDS is killed."""
+    process = subprocess.Popen(command, env=environment)
+    is_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _exit_on_signal) if is_main else None
+    try:
+        return process.wait()
+    except KeyboardInterrupt:
+        return 0  # Ctrl+C reaches Streamlit too; it shuts down cleanly
+    finally:
+        _stop(process)
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)  # leaves process.wait(); `finally` stops the child
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_SECONDS)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 COMMANDS = {"ui": ui}

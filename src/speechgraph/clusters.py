@@ -2,7 +2,8 @@
 
 Takes plain data (ids, texts, a vector matrix, optionally the graph); imports `graph` for edge
 kinds, networkx, numpy and scikit-learn. Candidates from k-means and agglomerative clustering
-(k chosen by silhouette) and Louvain communities (by modularity) compete on measured quality;
+(k chosen by silhouette, sampled in big catalogues; agglomerative only up to a few thousand
+papers) and Louvain communities (by modularity) compete on measured quality;
 labels come from class-based TF-IDF over member titles and notes.
 """
 
@@ -29,6 +30,12 @@ MAX_CLUSTERS = 12
 LABEL_TERMS = 4
 TOPIC_EDGE_KINDS = (SIMILAR, BUILDS_ON, CITES)  # co_listed is left out: it is the answer key
 LOUVAIN_RESOLUTIONS = (0.8, 1.0, 1.3)
+# Silhouette costs n x n distances: above this many papers it is measured on a seeded sample
+# of this size (the seed catalogue, far smaller, is measured exactly).
+SILHOUETTE_SAMPLE = 3000
+# Average-linkage agglomerative clustering holds an n x n distance matrix (200 MB at 5K
+# papers, 20 GB at 50K): above this many papers only k-means and Louvain compete.
+AGGLOMERATIVE_LIMIT = 3000
 # Words every speech paper uses; they name no topic.
 STOP_WORDS = ENGLISH_STOP_WORDS | {
     "paper", "papers", "propose", "proposed", "proposes", "present", "presents", "introduce",
@@ -178,18 +185,19 @@ def _embedding_candidates(
 ) -> list[Candidate]:
     candidates = []
     for k in range(2, min(MAX_CLUSTERS, len(ids) - 1) + 1):
-        kmeans = KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(unit)
-        average = AgglomerativeClustering(n_clusters=k, metric="cosine", linkage="average")
-        for method, labels in (
-            (f"kmeans k={k}", kmeans),
-            (f"agglomerative k={k}", average.fit_predict(unit)),
-        ):
+        tried = [
+            (f"kmeans k={k}", KMeans(n_clusters=k, n_init=10, random_state=seed).fit_predict(unit))
+        ]
+        if len(ids) <= AGGLOMERATIVE_LIMIT:
+            average = AgglomerativeClustering(n_clusters=k, metric="cosine", linkage="average")
+            tried.append((f"agglomerative k={k}", average.fit_predict(unit)))
+        for method, labels in tried:
             assignment = _canonical(labels)
             candidates.append(
                 Candidate(
                     method,
                     assignment,
-                    _silhouette(unit, assignment),
+                    _silhouette(unit, assignment, seed),
                     _modularity(topic_graph, ids, assignment),
                 )
             )
@@ -209,7 +217,7 @@ def _graph_candidates(
             Candidate(
                 f"louvain resolution={resolution}",
                 assignment,
-                _silhouette(unit, assignment) if unit is not None else None,
+                _silhouette(unit, assignment, seed) if unit is not None else None,
                 _modularity(topic_graph, ids, assignment),
             )
         )
@@ -251,11 +259,21 @@ def _canonical(labels: Sequence[int] | np.ndarray) -> tuple[int, ...]:
     return tuple(mapping.setdefault(int(label), len(mapping)) for label in labels)
 
 
-def _silhouette(unit: np.ndarray, assignment: Sequence[int]) -> float | None:
+def _silhouette(unit: np.ndarray, assignment: Sequence[int], seed: int) -> float | None:
     count = len(set(assignment))
     if count < 2 or count >= len(assignment):
         return None
-    return float(silhouette_score(unit, list(assignment), metric="cosine"))
+    if len(assignment) <= SILHOUETTE_SAMPLE:
+        return float(silhouette_score(unit, list(assignment), metric="cosine"))
+    return float(
+        silhouette_score(
+            unit,
+            list(assignment),
+            metric="cosine",
+            sample_size=SILHOUETTE_SAMPLE,
+            random_state=seed,
+        )
+    )
 
 
 def _modularity(

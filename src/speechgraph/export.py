@@ -26,7 +26,14 @@ CSV_COLUMNS = (
     "id", "title", "authors", "year", "published", "primary_category", "doi", "url",
     "topic", "aliases", "lists", "sections", "citation_count", "note",
 )  # fmt: skip
-_BIBTEX_SPECIAL = re.compile(r"([&%$#_{}])")
+# LaTeX specials: a backslash before most is enough, but `\\` starts a line break, `\~` and
+# `\^` are accents, and a backslash itself needs a command.
+_BIBTEX_SPECIAL = re.compile(r"[&%$#_{}\\~^]")
+_BIBTEX_COMMANDS = {
+    "\\": r"\textbackslash{}",
+    "~": r"\textasciitilde{}",
+    "^": r"\textasciicircum{}",
+}
 
 
 def export_catalogue(
@@ -53,16 +60,26 @@ def to_bibtex(papers: Sequence[PaperView]) -> str:
 
 
 def _unique_key(paper: PaperView, taken: set[str]) -> str:
-    """`surname` + year + first title word, with a, b, ... appended on a clash."""
-    surname = paper.authors[0].split()[-1] if paper.authors and paper.authors[0] != "?" else "anon"
+    """`surname` + year + first title word, with a, b, ..., z, aa, ab, ... appended on a clash."""
+    first = paper.authors[0].split() if paper.authors and paper.authors[0] != "?" else []
+    surname = _ascii(first[-1]) if first else ""
     words = [word for word in re.findall(r"[A-Za-z0-9]+", paper.title) if len(word) > 3]
-    base = _ascii(f"{surname}{paper.year or ''}{words[0] if words else ''}").lower()
+    base = _ascii(f"{surname or 'anon'}{paper.year or ''}{words[0] if words else ''}").lower()
     key, suffix = base, 0
     while key in taken:
         suffix += 1
-        key = f"{base}{chr(ord('a') + suffix - 1)}"
+        key = f"{base}{_letters(suffix)}"
     taken.add(key)
     return key
+
+
+def _letters(number: int) -> str:
+    """1 -> a, 26 -> z, 27 -> aa, 28 -> ab, ... (spreadsheet column names)."""
+    letters = ""
+    while number > 0:
+        number, remainder = divmod(number - 1, 26)
+        letters = chr(ord("a") + remainder) + letters
+    return letters
 
 
 def _ascii(text: str) -> str:
@@ -71,7 +88,9 @@ def _ascii(text: str) -> str:
 
 
 def _bibtex_escape(text: str) -> str:
-    return _BIBTEX_SPECIAL.sub(r"\\\1", text)
+    return _BIBTEX_SPECIAL.sub(
+        lambda match: _BIBTEX_COMMANDS.get(match.group(), "\\" + match.group()), text
+    )
 
 
 def _bibtex_entry(paper: PaperView, key: str) -> str:

@@ -42,6 +42,8 @@ SIMILAR_SCALE = 0.6  # confidence = 0.6 * cosine, so similarity never outranks a
 CO_LISTED_CONFIDENCE = 0.25
 SHARES_AUTHOR_CONFIDENCE = 0.2
 UNKNOWN_AUTHORS = {"?", "", "et al.", "others"}
+SIMILAR_NEIGHBOURS = 5  # similar edges per paper: its k nearest in meaning ...
+SIMILAR_THRESHOLD = 0.45  # ... that reach this cosine
 
 
 def time_key(node: dict[str, Any]) -> tuple[int, int] | None:
@@ -127,7 +129,7 @@ def _add_builds_on(graph: nx.MultiDiGraph, papers: Sequence[PaperView]) -> None:
             if compare_time(graph.nodes[earlier], graph.nodes[paper.id]) not in (-1, 0):
                 continue  # a paper cannot build on work that appeared after it
             confidence = BUILDS_ON_CONFIDENCE[match.field] * match.name.trust
-            evidence = _naming_evidence(_short(graph, paper.id), match.field, match.name.text)
+            evidence = _naming_evidence(short_name(graph, paper.id), match.field, match.name.text)
             add_edge(graph, paper.id, earlier, BUILDS_ON, evidence, confidence)
 
 
@@ -158,7 +160,7 @@ def _add_co_listed(graph: nx.MultiDiGraph, papers: Sequence[PaperView]) -> None:
         ordered = sorted(lines, key=lambda paper_id: lines[paper_id])
         for position, earlier in enumerate(ordered):
             for later in ordered[position + 1 :]:
-                first = _short(graph, earlier)
+                first = short_name(graph, earlier)
                 evidence = f"both in '{list_name} > {section}', {first} listed first"
                 add_edge(graph, later, earlier, CO_LISTED, evidence, CO_LISTED_CONFIDENCE)
 
@@ -189,7 +191,7 @@ def _later_first(graph: nx.MultiDiGraph, first: str, second: str) -> tuple[str, 
     return second, first
 
 
-def _short(graph: nx.MultiDiGraph, paper_id: str) -> str:
+def short_name(graph: nx.MultiDiGraph, paper_id: str) -> str:
     """How evidence names a paper: its first alias, the name its title starts with, or its id."""
     node = graph.nodes[paper_id]
     aliases = node.get("aliases") or []
@@ -197,32 +199,49 @@ def _short(graph: nx.MultiDiGraph, paper_id: str) -> str:
 
 
 def similar_pairs_from_vectors(
-    ids: Sequence[str], vectors: np.ndarray, *, k: int = 5, threshold: float = 0.45
+    ids: Sequence[str],
+    vectors: np.ndarray,
+    *,
+    k: int = SIMILAR_NEIGHBOURS,
+    threshold: float = SIMILAR_THRESHOLD,
+    block: int = 1024,
 ) -> list[tuple[str, str, float]]:
-    """Each paper's k nearest neighbours by cosine above `threshold`, as (id, id, cosine).
+    """Each paper's k nearest neighbours by cosine at or above `threshold`, as (id, id, cosine).
 
-    Exact search in numpy: the neighbour function for callers that hold the vectors already.
+    Exact search in numpy, for callers that hold the vectors already. Rows are scored `block`
+    at a time against all others, so memory stays at block x n (never n x n: 10 GB at 50K).
     """
-    if len(ids) < 2:
+    if len(ids) < 2 or k <= 0:
         return []
     matrix = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     unit = matrix / np.where(norms == 0, 1.0, norms)
-    cosine = unit @ unit.T
-    np.fill_diagonal(cosine, -np.inf)
+    nearest = min(k, len(ids) - 1)
+    ranked: list[tuple[str, list[tuple[str, float]]]] = []
+    for start in range(0, len(ids), block):
+        cosine = unit[start : start + block] @ unit.T
+        rows = np.arange(cosine.shape[0])
+        cosine[rows, rows + start] = -np.inf
+        top = np.argpartition(-cosine, nearest - 1, axis=1)[:, :nearest]
+        for row, columns in enumerate(top):
+            scores = cosine[row, columns]
+            order = np.argsort(-scores, kind="stable")
+            ranked.append((ids[start + row], [(ids[columns[i]], float(scores[i])) for i in order]))
+    return similar_pairs(ranked, k=k, threshold=threshold)
+
+
+def similar_pairs(
+    ranked: Iterable[tuple[str, Sequence[tuple[str, float]]]],
+    *,
+    k: int = SIMILAR_NEIGHBOURS,
+    threshold: float = SIMILAR_THRESHOLD,
+) -> list[tuple[str, str, float]]:
+    """Similar pairs from each paper's neighbours (best first, itself left out): its first `k`
+    at or above `threshold`, each pair once as (smaller id, larger id, cosine), sorted."""
     pairs: dict[tuple[str, str], float] = {}
-    for row, paper_id in enumerate(ids):
-        for column in np.argsort(-cosine[row])[:k]:
-            score = float(cosine[row, column])
-            if score >= threshold:
-                key = tuple(sorted((paper_id, ids[column])))
-                pairs[key] = score  # type: ignore[index]
+    for paper_id, neighbours in ranked:
+        for other, score in list(neighbours)[:k]:
+            if score >= threshold and other != paper_id:
+                first, second = sorted((paper_id, other))
+                pairs[(first, second)] = score
     return [(first, second, score) for (first, second), score in sorted(pairs.items())]
-
-
-def edge_summary(graph: nx.MultiDiGraph) -> dict[str, int]:
-    """How many edges of each kind the graph holds."""
-    counts = dict.fromkeys(EDGE_KINDS, 0)
-    for _, _, kind in graph.edges(data="kind"):
-        counts[kind] += 1
-    return counts

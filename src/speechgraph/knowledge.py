@@ -1,8 +1,8 @@
 """Wires the catalogue into the knowledge graph: loads papers and citations from the store and
 embeddings from the search index when there is one, then builds the graph.
 
-Imports `catalogue`, `store`, `graph`, `errors`, and `index` lazily (FAISS loads only when an
-index is asked for). Similar pairs come from a neighbour function passed in.
+Imports `catalogue`, `config`, `store`, `graph`, `errors`, and `embed` and `index` lazily (FAISS
+loads only when an index is asked for). Similar pairs come from a neighbour function passed in.
 """
 
 from __future__ import annotations
@@ -16,12 +16,33 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from speechgraph.catalogue import PaperView, citation_pairs, load_papers, require_papers
+from speechgraph.catalogue import (
+    PaperView,
+    catalogue_version,
+    citation_pairs,
+    load_papers,
+    require_papers,
+)
+from speechgraph.config import Settings
 from speechgraph.errors import IndexOutOfDate
-from speechgraph.graph import build_graph, similar_pairs_from_vectors
+from speechgraph.graph import (
+    SIMILAR_NEIGHBOURS,
+    SIMILAR_THRESHOLD,
+    build_graph,
+    similar_pairs,
+    similar_pairs_from_vectors,
+)
 from speechgraph.store import Store
 
 log = logging.getLogger(__name__)
+
+REINDEX = "`speechgraph index`"
+
+
+def no_vector_yet(count: int) -> str:
+    """How notes say that `count` papers are missing from the search index."""
+    return "1 paper has no vector yet" if count == 1 else f"{count} papers have no vector yet"
+
 
 Neighbours = Callable[[Sequence[str]], Iterable[tuple[str, str, float]]]
 
@@ -34,7 +55,7 @@ class Embeddings:
     vectors: np.ndarray
 
     def neighbours(self, paper_ids: Sequence[str]) -> list[tuple[str, str, float]]:
-        """Exact k-NN similar pairs among `paper_ids` (a `Neighbours` function)."""
+        """Exact k-NN similar pairs among `paper_ids` (a `Neighbours` function), in numpy."""
         wanted = set(paper_ids)
         rows = [row for row, paper_id in enumerate(self.ids) if paper_id in wanted]
         return similar_pairs_from_vectors([self.ids[row] for row in rows], self.vectors[rows])
@@ -51,7 +72,10 @@ class Knowledge:
 
 
 def load_knowledge(store: Store, neighbours: Neighbours | None = None) -> Knowledge:
-    """The graph of the catalogue in `store` (stubs left out). Raises CatalogueEmpty."""
+    """The graph of the catalogue in `store` (stubs left out). Raises CatalogueEmpty.
+
+    `neighbours` gives the similar pairs; an `IndexNeighbours` adds its notes (an index not
+    used, papers without a vector) to the knowledge's notes."""
     started = time.perf_counter()
     with store.reading() as session:
         require_papers(session)
@@ -63,7 +87,9 @@ def load_knowledge(store: Store, neighbours: Neighbours | None = None) -> Knowle
         notes.append("no embeddings: similar-paper links are left out")
     else:
         pairs = list(neighbours([paper.id for paper in papers]))
-        if not pairs:
+        told = neighbours.notes if isinstance(neighbours, IndexNeighbours) else []
+        notes.extend(told)
+        if not pairs and not told:
             notes.append("no similar pairs found: run `speechgraph refresh` to build the index")
     if not citations:
         notes.append("no citation data: plans rest on named methods, similarity and list order")
@@ -71,32 +97,73 @@ def load_knowledge(store: Store, neighbours: Neighbours | None = None) -> Knowle
     return Knowledge(papers, graph, time.perf_counter() - started, notes)
 
 
-def load_embeddings(index_dir: Path, paper_ids: Sequence[str]) -> Embeddings | None:
-    """The stored vectors of `paper_ids` from the search index, or None when there is no
-    usable index (the graph and clusters then work without embeddings)."""
-    from speechgraph.index import load_index
+def index_neighbours(settings: Settings, store: Store) -> IndexNeighbours:
+    """A `Neighbours` function over the search index of `settings`, accepting the index only
+    when it was built with this model for the catalogue's current version."""
+    from speechgraph.embed import model_fingerprint
 
-    try:
-        index = load_index(index_dir)
-    except IndexOutOfDate as error:
-        log.info("no embeddings: %s", error)
-        return None
-    present = [paper_id for paper_id in paper_ids if paper_id in index]
-    if len(present) < len(paper_ids):
-        log.info("%d papers have no vector yet", len(paper_ids) - len(present))
-    if not present:
-        return None
-    return Embeddings(present, index.vectors(present))
+    with store.reading() as session:
+        version = catalogue_version(session)
+    return IndexNeighbours(
+        settings.index_dir,
+        fingerprint=model_fingerprint(settings.model, settings.cache_dir),
+        catalogue_version=version,
+    )
 
 
 class IndexNeighbours:
-    """A `Neighbours` function over the search index's stored vectors; it keeps the vectors it
-    loaded in `embeddings` so that clusters reuse them."""
+    """A `Neighbours` function over the search index: each paper's nearest neighbours come from
+    a FAISS search per paper (no n x n matrix). It keeps the vectors it loaded in `embeddings`
+    so that clusters reuse them, and what the user should know in `notes`.
 
-    def __init__(self, index_dir: Path) -> None:
+    An index built with another model (`fingerprint`) or for another `catalogue_version` is not
+    used: the graph and clusters then work without embeddings. None skips that check.
+    """
+
+    def __init__(
+        self,
+        index_dir: Path,
+        *,
+        fingerprint: str | None = None,
+        catalogue_version: int | None = None,
+        k: int = SIMILAR_NEIGHBOURS,
+        threshold: float = SIMILAR_THRESHOLD,
+    ) -> None:
         self.index_dir = index_dir
+        self.fingerprint = fingerprint
+        self.catalogue_version = catalogue_version
+        self.k = k
+        self.threshold = threshold
         self.embeddings: Embeddings | None = None
+        self.notes: list[str] = []
 
     def __call__(self, paper_ids: Sequence[str]) -> list[tuple[str, str, float]]:
-        self.embeddings = load_embeddings(self.index_dir, paper_ids)
-        return self.embeddings.neighbours(paper_ids) if self.embeddings else []
+        from speechgraph.index import load_index
+
+        self.embeddings, self.notes = None, []
+        try:
+            index = load_index(
+                self.index_dir,
+                fingerprint=self.fingerprint,
+                catalogue_version=self.catalogue_version,
+            )
+        except IndexOutOfDate as error:
+            log.info("no embeddings: %s", error)
+            self.notes.append(f"search index not used, so no similar-paper links: {error}")
+            return []
+        present = [paper_id for paper_id in paper_ids if paper_id in index]
+        if len(present) < len(paper_ids):
+            self.notes.append(f"{no_vector_yet(len(paper_ids) - len(present))}: run {REINDEX}")
+        if not present:
+            return []
+        vectors = index.vectors(present)
+        self.embeddings = Embeddings(present, vectors)
+        wanted = set(present)
+        # Ids in the index but not asked for would take neighbour slots: ask for that many more.
+        extra = min(len(index) - len(present), 10 * self.k)
+        ranked = []
+        for paper_id, vector in zip(present, vectors, strict=True):
+            found = index.search(vector, self.k + 1 + extra)
+            others = [(other, score) for other, score in found if other in wanted]
+            ranked.append((paper_id, [(o, score) for o, score in others if o != paper_id]))
+        return similar_pairs(ranked, k=self.k, threshold=self.threshold)

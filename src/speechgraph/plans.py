@@ -8,7 +8,7 @@ cycles in the citation data cannot make them loop.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import pairwise
 from typing import Any
@@ -55,6 +55,11 @@ class Evidence:
             "evidence": self.evidence,
             "confidence": self.confidence,
         }
+
+
+def because(chain: Sequence[Evidence]) -> str:
+    """A chain of evidence as one line: "<first reason>; then <next reason>"."""
+    return "; then ".join(edge.evidence for edge in chain)
 
 
 @dataclass

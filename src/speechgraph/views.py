@@ -282,6 +282,9 @@ def search_rows(
 ) -> list[SearchRow]:
     """The best `k` hits for `query`, restricted to `within` (e.g. a topic's members) if given.
 
+    `within` filters the best MAX_K hits (search has no id filter yet), so a member ranked
+    below MAX_K is missed; the search page says so next to the topic filter.
+
     Raises SearchInputError (a SpeechgraphError) for an empty query or an unknown filter value.
     """
     if within is None:

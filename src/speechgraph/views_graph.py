@@ -1,8 +1,8 @@
 """Plain data for the UI's topic and reading-path pages: topic clusters and their map, plan
 and path rows, and the node/edge lists for drawing plans and paths.
 
-Imports `catalogue`, `clusters`, `knowledge` and `plans`; `views` holds the text, paper and
-search helpers.
+Imports `catalogue`, `clusters`, `graph`, `knowledge`, `method_names` and `plans`; `views` holds
+the text, paper and search helpers.
 """
 
 from __future__ import annotations
@@ -16,19 +16,23 @@ import networkx as nx
 
 from speechgraph.catalogue import PaperView
 from speechgraph.clusters import ClusterReport, cluster_papers
-from speechgraph.knowledge import Embeddings, Knowledge
-from speechgraph.plans import Evidence, PathResult, Plan
+from speechgraph.graph import short_name
+from speechgraph.knowledge import REINDEX, Embeddings, Knowledge, no_vector_yet
+from speechgraph.method_names import title_name
+from speechgraph.plans import Evidence, PathResult, Plan, because
 
 # --- topics --------------------------------------------------------------------------------
 
 
 def cluster_catalogue(knowledge: Knowledge, embeddings: Embeddings | None) -> ClusterReport:
-    """Topic clusters of the catalogue, over the papers that have vectors when there are any."""
+    """Topic clusters of the catalogue, over the papers that have vectors when there are any;
+    papers without a vector yet then join clusters by their graph links (the message says so).
+    """
     papers = knowledge.papers
     if embeddings is not None:
         by_id = {paper.id: paper for paper in papers}
         papers = [by_id[paper_id] for paper_id in embeddings.ids if paper_id in by_id]
-    return cluster_papers(
+    report = cluster_papers(
         [paper.id for paper in papers],
         [f"{paper.title}. {paper.note or paper.abstract or ''}" for paper in papers],
         embeddings.vectors if embeddings is not None else None,
@@ -38,6 +42,60 @@ def cluster_catalogue(knowledge: Knowledge, embeddings: Embeddings | None) -> Cl
         },
         topics={paper.id: paper.topic for paper in papers if paper.topic},
     )
+    clustered = {paper.id for paper in papers}
+    without = [paper.id for paper in knowledge.papers if paper.id not in clustered]
+    return _join_by_graph(report, without, knowledge.graph) if without else report
+
+
+def _join_by_graph(
+    report: ClusterReport, ids: Sequence[str], graph: nx.MultiDiGraph
+) -> ClusterReport:
+    """Add papers that were not clustered (no vector yet) to the cluster they have the
+    strongest graph links to (summed confidence, any edge kind), placed on the map at the mean
+    of those linked members; papers linked to no member stay out. The report's message says so.
+    """
+    cluster_of = {member: cluster for cluster in report.clusters for member in cluster.members}
+    joined, left_out = 0, 0
+    for paper_id in ids:
+        if paper_id in cluster_of or paper_id not in graph:
+            continue
+        strength: dict[int, float] = {}
+        linked: dict[int, list[str]] = {}
+        for other, weight in _links(graph, paper_id):
+            cluster = cluster_of.get(other)
+            if cluster is not None:
+                strength[cluster.id] = strength.get(cluster.id, 0.0) + weight
+                linked.setdefault(cluster.id, []).append(other)
+        if not strength:
+            left_out += 1
+            continue
+        best = min(strength, key=lambda cluster_id: (-strength[cluster_id], cluster_id))
+        next(c for c in report.clusters if c.id == best).members.append(paper_id)
+        points = [report.coordinates[m] for m in linked[best] if m in report.coordinates]
+        if points:
+            report.coordinates[paper_id] = (
+                round(sum(x for x, _ in points) / len(points), 4),
+                round(sum(y for _, y in points) / len(points), 4),
+            )
+        joined += 1
+    if joined or left_out:
+        told = (
+            f"{no_vector_yet(joined + left_out)} (run {REINDEX}): "
+            f"{joined} joined the cluster they have most graph links to"
+            + (f", {left_out} with no links are in no cluster" if left_out else "")
+        )
+        report.message = f"{report.message}; {told}" if report.message else told
+    return report
+
+
+def _links(graph: nx.MultiDiGraph, paper_id: str) -> list[tuple[str, float]]:
+    out_links = [
+        (other, data["confidence"]) for _, other, data in graph.out_edges(paper_id, data=True)
+    ]
+    in_links = [
+        (other, data["confidence"]) for other, _, data in graph.in_edges(paper_id, data=True)
+    ]
+    return out_links + in_links
 
 
 def topic_points(report: ClusterReport, papers: Sequence[PaperView]) -> list[dict[str, Any]]:
@@ -94,10 +152,6 @@ def describe_clustering(report: ClusterReport) -> str:
 # --- plans and paths -----------------------------------------------------------------------
 
 
-def because(chain: Sequence[Evidence]) -> str:
-    return "; then ".join(edge.evidence for edge in chain)
-
-
 def plan_rows(plan: Plan) -> list[dict[str, Any]]:
     return [
         {
@@ -129,7 +183,7 @@ def path_rows(path: PathResult) -> list[dict[str, Any]]:
 
 @dataclass
 class Drawing:
-    """Nodes (id, title, year, x, y, role) and edges (source, target, kind, evidence,
+    """Nodes (id, label, title, year, x, y, role) and edges (source, target, kind, evidence,
     confidence), each edge pointing from the paper to read first to the one that relies on it."""
 
     nodes: list[dict[str, Any]] = field(default_factory=list)
@@ -150,6 +204,7 @@ def plan_drawing(plan: Plan, graph: nx.MultiDiGraph) -> Drawing:
             drawing.nodes.append(
                 {
                     "id": node,
+                    "label": _node_label(graph, node, data.get("title"), data.get("year")),
                     "title": data.get("title", node),
                     "year": data.get("year"),
                     "x": float(-hops),
@@ -167,7 +222,8 @@ def plan_drawing(plan: Plan, graph: nx.MultiDiGraph) -> Drawing:
     return drawing
 
 
-def path_drawing(path: PathResult) -> Drawing:
+def path_drawing(path: PathResult, graph: nx.MultiDiGraph | None = None) -> Drawing:
+    """One row, oldest on the left; labels use the papers' aliases when `graph` is given."""
     drawing = Drawing()
     last = len(path.steps) - 1
     for position, step in enumerate(path.steps):
@@ -175,6 +231,7 @@ def path_drawing(path: PathResult) -> Drawing:
         drawing.nodes.append(
             {
                 "id": step.id,
+                "label": _node_label(graph, step.id, step.title, step.year),
                 "title": step.title,
                 "year": step.year,
                 "x": float(position),
@@ -194,6 +251,18 @@ def path_drawing(path: PathResult) -> Drawing:
                 }
             )
     return drawing
+
+
+def _node_label(
+    graph: nx.MultiDiGraph | None, paper_id: str, title: str | None, year: int | None
+) -> str:
+    """A node's short label: the paper's alias or the name its title starts with, and its year;
+    the arXiv id when it has no such name."""
+    if graph is not None and paper_id in graph:
+        name = short_name(graph, paper_id)
+    else:
+        name = title_name(title or "") or paper_id
+    return f"{name} ({year})" if year else name
 
 
 def _drawn_edge(edge: Evidence) -> dict[str, Any]:

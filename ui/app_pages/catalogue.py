@@ -9,7 +9,7 @@ import ui_support
 from speechgraph.audit import audit_catalogue
 from speechgraph.catalogue import catalogue_stats
 from speechgraph.errors import SpeechgraphError
-from speechgraph.views import describe_last_refresh, stats_rows
+from speechgraph.views import describe_last_refresh, escape_markdown, stats_rows
 
 catalogue = ui_support.open_catalogue()
 with ui_support.errors_shown(), catalogue.store.reading() as session:
@@ -17,7 +17,10 @@ with ui_support.errors_shown(), catalogue.store.reading() as session:
     audit = audit_catalogue(session).to_json()
 
 st.title("Catalogue")
-st.caption(f"Database: {catalogue.store.url} · data directory: {catalogue.settings.data_dir}")
+st.caption(
+    f"Database: {escape_markdown(catalogue.store.url)} · data directory: "
+    f"{escape_markdown(str(catalogue.settings.data_dir))}"
+)
 columns = st.columns(4)
 for number, (label, value) in enumerate(stats_rows(stats)):
     columns[number % 4].metric(label, value)
@@ -66,14 +69,14 @@ if st.button("Refresh the catalogue", key="refresh", type="primary"):
             report = ui_support.run_refresh(catalogue.settings, offline=mode == "offline")
         except SpeechgraphError as error:
             status.update(label="Refresh failed", state="error")
-            st.error(str(error))
+            st.error(escape_markdown(str(error)))
             st.stop()
         status.update(label=f"Refreshed: {report.summary()}", state="complete")
     st.session_state["refresh_report"] = report.to_json()
     st.session_state["refresh_summary"] = report.summary()
 if "refresh_report" in st.session_state:
-    st.success(st.session_state["refresh_summary"])
+    st.success(escape_markdown(st.session_state["refresh_summary"]))
     for warning in st.session_state["refresh_report"].get("warnings", []):
-        st.warning(warning)
+        st.warning(escape_markdown(warning))
     with st.expander("Full refresh report"):
         st.json(st.session_state["refresh_report"])

@@ -36,7 +36,7 @@ if plan.steps:
     st.plotly_chart(ui_support.network_figure(plan_drawing(plan, graph)), key="plan_chart")
     st.dataframe(plan_rows(plan), hide_index=True)
 if plan.message:
-    st.info(plan.message)
+    st.info(escape_markdown(plan.message))
 
 st.header("From one paper to another")
 start_default = plan.steps[0].id if plan.steps else None
@@ -53,7 +53,7 @@ if source is None or end is None:
 with ui_support.errors_shown():
     result = find_path(graph, source, end)
 if result.message:
-    st.info(result.message)
+    st.info(escape_markdown(result.message))
 shown = result if result.found else result.alternative
 if shown is None:
     st.warning("No path in either direction: these papers are not linked by any evidence.")
@@ -61,5 +61,5 @@ if shown is None:
 if shown is not result:
     st.markdown(f"**Nearest alternative:** {escape_markdown(shown.message or '')}")
 st.caption(f"{len(shown.steps) - 1} hops, confidence {shown.confidence:.2f}")
-st.plotly_chart(ui_support.network_figure(path_drawing(shown), height=300), key="path_chart")
+st.plotly_chart(ui_support.network_figure(path_drawing(shown, graph), height=300), key="path_chart")
 st.dataframe(path_rows(shown), hide_index=True)

@@ -7,7 +7,7 @@ import streamlit as st
 
 import ui_support
 from speechgraph.catalogue import reading_list_names
-from speechgraph.search import Filters
+from speechgraph.search import MAX_K, Filters
 from speechgraph.views import escape_markdown, search_rows
 
 catalogue = ui_support.open_catalogue()
@@ -65,6 +65,10 @@ filters = Filters(
 members = None
 if topic is not None:
     members = next(cluster.members for cluster in topics.clusters if cluster.id == topic)
+    st.caption(
+        f"The topic filter keeps the topic's papers among the best {MAX_K} matches for the "
+        "query, so in a large catalogue a member ranked lower does not show."
+    )
 
 with ui_support.errors_shown(), catalogue.store.reading() as session:
     rows = search_rows(searcher, session, query, k=count, filters=filters, within=members)

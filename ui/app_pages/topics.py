@@ -9,6 +9,7 @@ import plotly.express as px
 import streamlit as st
 
 import ui_support
+from speechgraph.views import escape_markdown
 from speechgraph.views_graph import cluster_member_rows, describe_clustering, topic_points
 
 catalogue = ui_support.open_catalogue()
@@ -17,6 +18,8 @@ with ui_support.errors_shown():
     report = catalogue.topics()
 
 st.title("Topics")
+for note in knowledge.notes:
+    st.caption(f"Note: {escape_markdown(note)}")
 st.caption(
     "Papers close on the map are close in meaning (their embeddings, reduced to two "
     "dimensions). Colours are topic clusters, labelled by their most distinctive words."
@@ -36,9 +39,9 @@ figure = px.scatter(
 figure.update_traces(marker={"size": 11})
 figure.update_layout(xaxis_title=None, yaxis_title=None, legend_title="Cluster")
 st.plotly_chart(figure, key="topic_map")
-st.caption(describe_clustering(report))
+st.caption(escape_markdown(describe_clustering(report)))
 if report.message:
-    st.info(report.message)
+    st.info(escape_markdown(report.message))
 
 st.header("Clusters")
 for heading, members in cluster_member_rows(report, knowledge.papers):
