@@ -183,6 +183,22 @@ class VectorIndex:
             if label >= 0
         ]
 
+    def search_many(self, queries: np.ndarray, k: int) -> list[list[tuple[str, float]]]:
+        """The `k` nearest ids to each row of `queries`, best first: one FAISS call for all."""
+        if k <= 0 or not len(self) or not len(queries):
+            return [[] for _ in range(len(queries))]
+        k = min(k, len(self))
+        params = self._search_parameters(None) if self.manifest.kind == IVF else None
+        scores, found = self.faiss_index.search(_as_matrix(queries), k, params=params)
+        return [
+            [
+                (self._id_of[int(label)], float(score))
+                for score, label in zip(row_scores, row_labels, strict=True)
+                if label >= 0
+            ]
+            for row_scores, row_labels in zip(scores, found, strict=True)
+        ]
+
     def _exact_among(
         self, query: np.ndarray, labels: np.ndarray, k: int
     ) -> list[tuple[str, float]]:

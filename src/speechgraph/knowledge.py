@@ -111,9 +111,12 @@ def index_neighbours(settings: Settings, store: Store) -> IndexNeighbours:
     )
 
 
+NEIGHBOUR_BATCH = 4096  # queries per FAISS call: bounded memory for the k-NN result matrices
+
+
 class IndexNeighbours:
     """A `Neighbours` function over the search index: each paper's nearest neighbours come from
-    a FAISS search per paper (no n x n matrix). It keeps the vectors it loaded in `embeddings`
+    batched FAISS searches (no n x n matrix). It keeps the vectors it loaded in `embeddings`
     so that clusters reuse them, and what the user should know in `notes`.
 
     An index built with another model (`fingerprint`) or for another `catalogue_version` is not
@@ -162,8 +165,10 @@ class IndexNeighbours:
         # Ids in the index but not asked for would take neighbour slots: ask for that many more.
         extra = min(len(index) - len(present), 10 * self.k)
         ranked = []
-        for paper_id, vector in zip(present, vectors, strict=True):
-            found = index.search(vector, self.k + 1 + extra)
-            others = [(other, score) for other, score in found if other in wanted]
-            ranked.append((paper_id, [(o, score) for o, score in others if o != paper_id]))
+        for start in range(0, len(present), NEIGHBOUR_BATCH):
+            batch = present[start : start + NEIGHBOUR_BATCH]
+            found = index.search_many(vectors[start : start + NEIGHBOUR_BATCH], self.k + 1 + extra)
+            for paper_id, hits in zip(batch, found, strict=True):
+                others = [(o, score) for o, score in hits if o in wanted and o != paper_id]
+                ranked.append((paper_id, others))
         return similar_pairs(ranked, k=self.k, threshold=self.threshold)
