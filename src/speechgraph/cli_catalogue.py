@@ -14,6 +14,7 @@ from speechgraph.cli_common import (
     settings_of,
     table,
 )
+from speechgraph.markdown import shorten
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
 
@@ -79,7 +80,7 @@ def list_papers(
     if json_output:
         print_json({"papers": [paper.to_json() for paper in papers]})
         return
-    rows = [[paper.id, str(paper.year or ""), _shorten(paper.title, 70)] for paper in papers]
+    rows = [[paper.id, str(paper.year or ""), shorten(paper.title, 70)] for paper in papers]
     typer.echo(table(rows, ["id", "year", "title"]))
     typer.echo(f"{len(papers)} papers")
 
@@ -129,13 +130,11 @@ def audit(ctx: typer.Context, json_output: JsonFlag = False) -> None:
     for item in report.mislabelled:
         typer.echo(
             f"  {item['list']}:{item['line']} [{item['link_text']}] -> {item['linked_id']} "
-            f"({_shorten(item['linked_title'], 60)}): {item['reason']}"
+            f"({shorten(item['linked_title'], 60)}): {item['reason']}"
         )
     typer.echo(f"Papers linked in several forms ({len(report.several_forms)}):")
     for item in report.several_forms:
-        typer.echo(
-            f"  {item['id']} {_shorten(item['title'] or '', 50)}: {'; '.join(item['forms'])}"
-        )
+        typer.echo(f"  {item['id']} {shorten(item['title'] or '', 50)}: {'; '.join(item['forms'])}")
     for heading, items in (
         ("Links that did not resolve", report.unresolved_links),
         ("Text citations not resolved", report.unresolved_citations),
@@ -144,7 +143,7 @@ def audit(ctx: typer.Context, json_output: JsonFlag = False) -> None:
         for item in items:
             typer.echo(
                 f"  {item['list']}:{item['line']} "
-                f"{_shorten(item['reference'], 70)}: {item['reason']}"
+                f"{shorten(item['reference'], 70)}: {item['reason']}"
             )
 
 
@@ -164,10 +163,6 @@ def snapshot(
         data = snapshot_from_catalogue(session)
     write_snapshot(data, target)
     typer.echo(f"wrote {target}: {len(data['papers'])} papers, {len(data['lists'])} lists")
-
-
-def _shorten(text: str, width: int) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 COMMANDS = {

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, or_, select
 
 from speechgraph.catalogue import PaperView, load_papers
 from speechgraph.graph import BUILDS_ON
+from speechgraph.markdown import shorten
 from speechgraph.models import Citation, Mention, ReadingList
 from speechgraph.search import MAX_K, Filters, Hit, Searcher
 
@@ -64,11 +65,6 @@ def markdown_link(text: str, url: str | None) -> str:
     target = safe_url(url)
     shown = escape_markdown(text) or escape_markdown(url)
     return f"[{shown}]({target})" if target else shown
-
-
-def shorten(text: str, width: int = 90) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 # --- one paper -----------------------------------------------------------------------------
