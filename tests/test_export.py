@@ -11,11 +11,12 @@ import networkx as nx
 import pytest
 from typer.testing import CliRunner
 
-from speechgraph.catalogue import PaperView, load_papers
+from speechgraph.catalogue import load_papers
 from speechgraph.cli import app
 from speechgraph.errors import ConfigError
 from speechgraph.export import CSV_COLUMNS, export_catalogue
 from speechgraph.graph import build_graph
+from speechgraph.records import PaperView
 from test_graph import write_catalogue
 
 

@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from speechgraph import models, store
-from speechgraph.catalogue import PaperView, citation_pairs, load_papers
+from speechgraph.catalogue import citation_pairs, load_papers
 from speechgraph.cli import app
 from speechgraph.errors import InvalidPaperId, PaperNotFound
 from speechgraph.graph import (
@@ -29,7 +29,7 @@ from speechgraph.graph import (
 )
 from speechgraph.method_names import catalogue_names, find_names, names_of
 from speechgraph.plans import MAX_DEPTH, find_path, prerequisites
-from speechgraph.records import PaperRecord
+from speechgraph.records import PaperRecord, PaperView
 
 # (id, title, published, authors, aliases, builds_on, note): real papers, our own short notes.
 PAPERS = [

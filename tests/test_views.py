@@ -7,10 +7,11 @@ from datetime import date
 import networkx as nx
 import pytest
 
-from speechgraph.catalogue import MentionView, PaperView, ResourceView, get_paper, load_papers
+from speechgraph.catalogue import get_paper, load_papers
 from speechgraph.config import Settings
 from speechgraph.knowledge import index_neighbours, load_knowledge
 from speechgraph.plans import find_path, prerequisites
+from speechgraph.records import MentionView, PaperView, ResourceView
 from speechgraph.search import Filters, Searcher
 from speechgraph.store import open_db
 from speechgraph.views import (

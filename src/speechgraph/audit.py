@@ -16,8 +16,8 @@ from typing import Any
 from sqlmodel import Session
 
 from speechgraph.arxiv_client import normalize_title, title_similarity
-from speechgraph.catalogue import PaperView, list_mentions, load_papers
-from speechgraph.records import ARXIV
+from speechgraph.catalogue import list_mentions, load_papers
+from speechgraph.records import ARXIV, PaperView
 
 TITLE_LIKE = 0.6  # link texts are often shortened titles: "ECAPA-TDNN: Emphasized Channel ..."
 GENERIC_TEXTS = {"paper", "pdf", "arxiv", "link", "here", "abs", "html"}

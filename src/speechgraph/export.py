@@ -17,8 +17,8 @@ from typing import Any
 
 import networkx as nx
 
-from speechgraph.catalogue import PaperView
 from speechgraph.errors import ConfigError
+from speechgraph.records import PaperView
 
 FORMATS = ("bibtex", "csv", "graphml", "json")
 GRAPH_FORMATS = ("graphml", "json")  # the formats that carry the knowledge graph

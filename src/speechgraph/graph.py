@@ -22,8 +22,8 @@ from typing import Any
 import networkx as nx
 import numpy as np
 
-from speechgraph.catalogue import PaperView
 from speechgraph.method_names import catalogue_names, named_methods, title_name
+from speechgraph.records import PaperView
 
 log = logging.getLogger(__name__)
 

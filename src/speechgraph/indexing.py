@@ -11,7 +11,7 @@ from collections.abc import Callable, Collection
 from typing import Any
 
 from speechgraph import embed, embed_onnx
-from speechgraph.catalogue import PaperView, catalogue_version, load_papers
+from speechgraph.catalogue import catalogue_version, load_papers
 from speechgraph.config import Settings
 from speechgraph.errors import CatalogueEmpty, IndexOutOfDate
 from speechgraph.index import (
@@ -24,6 +24,7 @@ from speechgraph.index import (
     read_manifest,
 )
 from speechgraph.lexical import LexicalDocument, build_lexical_index, lexical_version
+from speechgraph.records import PaperView
 from speechgraph.store import Store
 
 log = logging.getLogger(__name__)

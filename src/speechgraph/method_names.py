@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from speechgraph.catalogue import PaperView
+from speechgraph.records import PaperView
 
 # Trust in a name by where it came from: reading lists sometimes label a link with another
 # paper's name ("FastSpeech" linking WaveGlow), so link texts rank below our curated aliases.

@@ -1,4 +1,5 @@
-"""Plain records passed between the parsers, the clients and the store.
+"""Plain records passed between the parsers, the clients, the store and its readers
+(`PaperView` is how every layer after the store sees a paper).
 
 Nothing here touches the database or the network; every other module may import it.
 """
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 # Kinds of a mention: what the reading list pointed at.
 ARXIV = "arxiv"  # an arXiv link in any form
@@ -113,3 +115,133 @@ class CitationRecord:
     references: list[Reference]
     citation_count: int | None = None
     reference_count: int | None = None
+
+
+# --- read views of the catalogue (built by `catalogue`, read by everything after it) ---
+
+
+def summary_label(has_abstract: bool, has_note: bool) -> str:
+    """What a paper's summary is: arXiv's "abstract", our "note", or "none"."""
+    return "abstract" if has_abstract else ("note" if has_note else "none")
+
+
+@dataclass(frozen=True)
+class MentionView:
+    list: str
+    section: str
+    link_text: str
+    line: int
+    kind: str
+    url: str | None
+    reference: str
+    resolution: str
+    resolution_score: float | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "list": self.list,
+            "section": self.section,
+            "link_text": self.link_text,
+            "line": self.line,
+            "kind": self.kind,
+            "url": self.url,
+            "resolution": self.resolution,
+            "resolution_score": self.resolution_score,
+        }
+
+
+@dataclass(frozen=True)
+class ResourceView:
+    url: str
+    kind: str
+    text: str
+    list: str
+    section: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"url": self.url, "kind": self.kind, "text": self.text, "list": self.list}
+
+
+@dataclass
+class PaperView:
+    """Everything the catalogue knows about one paper, as plain data."""
+
+    id: str
+    title: str
+    authors: list[str]
+    year: int | None
+    published: date | None
+    categories: list[str]
+    abstract: str | None
+    note: str | None
+    version: int | None = None
+    primary_category: str | None = None
+    doi: str | None = None
+    journal_ref: str | None = None
+    aliases: list[str] = field(default_factory=list)
+    builds_on: list[str] = field(default_factory=list)
+    topic: str | None = None
+    source: str = "snapshot"
+    is_stub: bool = False
+    citation_count: int | None = None
+    mentions: list[MentionView] = field(default_factory=list)
+    resources: list[ResourceView] = field(default_factory=list)
+
+    @property
+    def is_arxiv(self) -> bool:
+        return not self.id.startswith("s2:")
+
+    @property
+    def abs_url(self) -> str | None:
+        return f"https://arxiv.org/abs/{self.id}" if self.is_arxiv else None
+
+    @property
+    def pdf_url(self) -> str | None:
+        return f"https://arxiv.org/pdf/{self.id}" if self.is_arxiv else None
+
+    @property
+    def summary(self) -> str:
+        """The abstract when arXiv gave one, else our note (callers label which)."""
+        return self.abstract or self.note or ""
+
+    @property
+    def summary_label(self) -> str:
+        return summary_label(bool(self.abstract), bool(self.note))
+
+    @property
+    def embedding_text(self) -> str:
+        """Title plus abstract, or title plus our note where no abstract is known."""
+        return f"{self.title}. {self.summary}".strip()
+
+    @property
+    def lists(self) -> list[str]:
+        return sorted({mention.list for mention in self.mentions})
+
+    @property
+    def sections(self) -> list[tuple[str, str]]:
+        return sorted({(mention.list, mention.section) for mention in self.mentions})
+
+    def to_json(self) -> dict[str, Any]:
+        """The paper object of the JSON contract; extend, never rename."""
+        return {
+            "id": self.id,
+            "title": self.title,
+            "authors": self.authors,
+            "year": self.year,
+            "categories": self.categories,
+            "note": self.note,
+            "abstract": self.abstract,
+            "mentions": [mention.to_json() for mention in self.mentions],
+            "version": self.version,
+            "published": self.published.isoformat() if self.published else None,
+            "primary_category": self.primary_category,
+            "doi": self.doi,
+            "aliases": self.aliases,
+            "topic": self.topic,
+            "source": self.source,
+            "is_stub": self.is_stub,
+            "citation_count": self.citation_count,
+            "url": self.abs_url,
+            "pdf_url": self.pdf_url,
+            "resources": [resource.to_json() for resource in self.resources],
+        }

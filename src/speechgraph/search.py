@@ -22,13 +22,13 @@ from speechgraph.catalogue import (
     load_papers,
     reading_list_names,
     require_papers,
-    summary_label,
 )
 from speechgraph.config import Settings
 from speechgraph.errors import IndexOutOfDate, PaperNotFound, SearchInputError
 from speechgraph.index import VectorIndex, load_index
 from speechgraph.lexical import LexicalIndex, is_only_common_words, query_terms
 from speechgraph.models import Author, Mention, Paper, PaperAuthor, PaperCategory, ReadingList
+from speechgraph.records import summary_label
 from speechgraph.store import Store, open_db
 
 log = logging.getLogger(__name__)

@@ -17,10 +17,11 @@ from urllib.parse import quote, urlsplit
 import networkx as nx
 from sqlmodel import Session, col, or_, select
 
-from speechgraph.catalogue import PaperView, load_papers
+from speechgraph.catalogue import load_papers
 from speechgraph.graph import BUILDS_ON
 from speechgraph.markdown import shorten
 from speechgraph.models import Citation, Mention, ReadingList
+from speechgraph.records import PaperView
 from speechgraph.search import MAX_K, Filters, Hit, Searcher
 
 ABSTRACT_LABEL = "Abstract (arXiv)"

@@ -14,12 +14,12 @@ from typing import Any
 
 import networkx as nx
 
-from speechgraph.catalogue import PaperView
 from speechgraph.clusters import ClusterReport, cluster_papers
 from speechgraph.graph import short_name
 from speechgraph.knowledge import REINDEX, Embeddings, Knowledge, no_vector_yet
 from speechgraph.method_names import title_name
 from speechgraph.plans import Evidence, PathResult, Plan, because
+from speechgraph.records import PaperView
 
 # --- topics --------------------------------------------------------------------------------
 
