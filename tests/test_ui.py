@@ -27,10 +27,16 @@ HOSTILE_TITLE = "<script>alert(1)</script> **bold** [link](javascript:alert(1)) 
 
 
 def open_app(
-    monkeypatch: pytest.MonkeyPatch, settings: Settings, page: str | None = None
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Settings,
+    page: str | None = None,
+    paper_id: str | None = None,
 ) -> AppTest:
     monkeypatch.setenv("SPEECHGRAPH_DATA_DIR", str(settings.data_dir))
-    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT).run()
+    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
+    if paper_id is not None:
+        app.query_params["id"] = paper_id
+    app.run()
     if page is not None:
         app.switch_page(page).run()
     return app
@@ -107,10 +113,7 @@ def test_search_result_opens_its_paper(
 def test_paper_page_shows_facts_note_links_and_plan(
     monkeypatch: pytest.MonkeyPatch, seed_settings: Settings
 ) -> None:
-    monkeypatch.setenv("SPEECHGRAPH_DATA_DIR", str(seed_settings.data_dir))
-    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    app.query_params["id"] = VITS
-    app.run().switch_page("app_pages/paper.py").run()
+    app = open_app(monkeypatch, seed_settings, "app_pages/paper.py", paper_id=VITS)
     assert_clean(app)
     assert "Conditional Variational Autoencoder" in app.header[0].value
     shown = "\n".join(markdown_texts(app))
@@ -134,10 +137,7 @@ def test_paper_page_shows_hostile_title_literally(
         )
         upsert_paper(session, record, note=note)
     store.dispose()
-    monkeypatch.setenv("SPEECHGRAPH_DATA_DIR", str(seed_copy.data_dir))
-    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    app.query_params["id"] = HOSTILE_ID
-    app.run().switch_page("app_pages/paper.py").run()
+    app = open_app(monkeypatch, seed_copy, "app_pages/paper.py", paper_id=HOSTILE_ID)
     assert not app.exception
     header = app.header[0].value
     assert header == escape_markdown(HOSTILE_TITLE)
@@ -152,10 +152,7 @@ def test_paper_page_shows_hostile_title_literally(
 def test_reading_path_page_shows_plan_and_path(
     monkeypatch: pytest.MonkeyPatch, seed_settings: Settings
 ) -> None:
-    monkeypatch.setenv("SPEECHGRAPH_DATA_DIR", str(seed_settings.data_dir))
-    app = AppTest.from_file(str(APP), default_timeout=TIMEOUT)
-    app.query_params["id"] = VITS
-    app.run().switch_page("app_pages/reading_path.py").run()
+    app = open_app(monkeypatch, seed_settings, "app_pages/reading_path.py", paper_id=VITS)
     assert_clean(app)
     plan, path = app.dataframe[0].value, app.dataframe[1].value
     assert "1609.03499" in plan["id"].tolist()
