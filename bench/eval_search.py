@@ -13,8 +13,8 @@ import tempfile
 from pathlib import Path
 
 from speechgraph.config import Settings
-from speechgraph.evaluate import load_judgements, ndcg_at, rank_all, score_modes
-from speechgraph.search import Searcher, rrf_fuse
+from speechgraph.search.evaluate import load_judgements, ndcg_at, rank_all, score_modes
+from speechgraph.search.hybrid import Searcher, rrf_fuse
 
 QUERIES_FILE = Path(__file__).with_name("eval_queries.json")
 
@@ -52,7 +52,7 @@ def evaluate(searcher: Searcher, per_query: bool) -> None:
 
 
 def build_seed_catalogue(directory: Path) -> Settings:
-    from speechgraph.refresh import refresh_catalogue
+    from speechgraph.update.refresh import refresh_catalogue
 
     settings = Settings.load(data_dir=directory, db_url=f"sqlite:///{directory / 'speechgraph.db'}")
     refresh_catalogue(settings, offline=True)

@@ -26,13 +26,13 @@ from pathlib import Path
 
 import numpy as np
 
+from speechgraph.catalogue.store import open_db
 from speechgraph.config import Settings
-from speechgraph.embed import EmbeddingCache, embed_texts, load_encoder
-from speechgraph.embed_onnx import export_onnx
-from speechgraph.index import FLAT, VectorIndex
-from speechgraph.lexical import LexicalDocument, build_lexical_index
-from speechgraph.search import Searcher
-from speechgraph.store import open_db
+from speechgraph.search.encoder import EmbeddingCache, embed_texts, load_encoder
+from speechgraph.search.hybrid import Searcher
+from speechgraph.search.index import FLAT, VectorIndex
+from speechgraph.search.lexical import LexicalDocument, build_lexical_index
+from speechgraph.search.onnx import export_onnx
 
 DIMENSION = 384
 QUERIES = [
@@ -211,7 +211,7 @@ def exact_search_ms(vectors: np.ndarray) -> float:
 
 
 def _fingerprint(settings: Settings) -> str:
-    from speechgraph.embed import model_fingerprint
+    from speechgraph.search.encoder import model_fingerprint
 
     return model_fingerprint(settings.model, settings.cache_dir)
 
@@ -251,7 +251,7 @@ def embedding_throughput(settings: Settings) -> dict[str, float]:
 
 
 def cli_timings(seed_home: Path, runs: int = 5) -> dict[str, list[float]]:
-    command = [sys.executable, "-m", "speechgraph.cli", "--data-dir", str(seed_home), "search"]
+    command = [sys.executable, "-m", "speechgraph.cli.app", "--data-dir", str(seed_home), "search"]
     entry = Path(sys.executable).with_name("speechgraph")
     if entry.exists():
         command = [str(entry), "--data-dir", str(seed_home), "search"]

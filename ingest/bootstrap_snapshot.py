@@ -21,18 +21,18 @@ import tempfile
 from datetime import date
 from pathlib import Path
 
-from speechgraph.config import Settings
-from speechgraph.lists import load_lists, load_sources
-from speechgraph.records import ARXIV
-from speechgraph.refresh import refresh_catalogue
-from speechgraph.snapshot import (
+from speechgraph.catalogue.snapshot import (
     SNAPSHOT_FORMAT,
     load_snapshot,
     snapshot_from_catalogue,
     write_snapshot,
 )
-from speechgraph.sources import clean_text
-from speechgraph.store import open_db
+from speechgraph.catalogue.store import open_db
+from speechgraph.config import Settings
+from speechgraph.lists.parser import clean_text
+from speechgraph.lists.registry import load_lists, load_sources
+from speechgraph.records import ARXIV
+from speechgraph.update.refresh import refresh_catalogue
 
 HERE = Path(__file__).resolve().parent
 

@@ -46,7 +46,7 @@ def seed_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 
     Tests that change a catalogue use `seed_copy` instead.
     """
-    from speechgraph.refresh import refresh_catalogue
+    from speechgraph.update.refresh import refresh_catalogue
 
     settings = make_settings(tmp_path_factory.mktemp("seed-catalogue"))
     refresh_catalogue(settings, offline=True)

@@ -15,11 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from speechgraph import models
-from speechgraph.config import DEFAULT_MODEL, Settings
-from speechgraph.embed import TorchEncoder, load_encoder
-from speechgraph.records import ARXIV, PaperRecord
-from speechgraph.store import (
+from speechgraph.catalogue import schema as models
+from speechgraph.catalogue.store import (
     Store,
     bump_catalogue_version,
     open_db,
@@ -27,6 +24,9 @@ from speechgraph.store import (
     upsert_paper,
     upsert_reading_list,
 )
+from speechgraph.config import DEFAULT_MODEL, Settings
+from speechgraph.records import ARXIV, PaperRecord
+from speechgraph.search.encoder import TorchEncoder, load_encoder
 
 FIXTURE_FILE = Path(__file__).parent / "data" / "search" / "papers.json"
 
@@ -92,7 +92,7 @@ def encoder_fixture(tmp_path_factory: pytest.TempPathFactory) -> TorchEncoder:
 def onnx_cache_fixture(tmp_path_factory: pytest.TempPathFactory, encoder: TorchEncoder) -> Path:
     """A cache directory holding the ONNX export of the session's model (made once, ~3 s);
     without the `onnx` package it stays empty and searches use torch."""
-    from speechgraph.embed_onnx import export_onnx
+    from speechgraph.search.onnx import export_onnx
 
     cache_dir = tmp_path_factory.mktemp("onnx-cache")
     export_onnx(encoder, cache_dir)
@@ -105,7 +105,7 @@ def search_home_fixture(
     tmp_path_factory: pytest.TempPathFactory, encoder: TorchEncoder, onnx_cache: Path
 ) -> Settings:
     """A data directory holding the fixture catalogue, its indexes and the ONNX query model."""
-    from speechgraph.indexing import sync_index
+    from speechgraph.search.indexing import sync_index
 
     settings = settings_for(tmp_path_factory.mktemp("search-home"))
     settings.cache_dir.mkdir(parents=True)

@@ -1,4 +1,4 @@
-"""Tests for speechgraph.arxiv_client against the fake arXiv server in tests/fake_arxiv.py."""
+"""Tests for speechgraph.clients.arxiv against the fake arXiv server in tests/fake_arxiv.py."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from fake_arxiv import (
     malformed_feed,
     status_response,
 )
-from speechgraph.arxiv_client import (
+from speechgraph.clients.arxiv import (
     TITLE_MATCH_THRESHOLD,
     ArxivClient,
     normalize_title,
@@ -187,7 +187,7 @@ def test_error_entry_means_missing(
 ) -> None:
     fake.enqueue(CannedResponse(body=error_feed("2006.11477")))
 
-    with caplog.at_level(logging.WARNING, logger="speechgraph.arxiv_client"):
+    with caplog.at_level(logging.WARNING, logger="speechgraph.clients.arxiv"):
         result = make_client().fetch_by_ids(["2006.11477"])
 
     assert result.records == {}

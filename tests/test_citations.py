@@ -26,7 +26,7 @@ from fake_s2 import (
     truncated_body,
     wrong_length,
 )
-from speechgraph.citations import (
+from speechgraph.clients.citations import (
     FIELDS,
     CitationClient,
     normalise_arxiv_id,

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from speechgraph.cli import app
+from speechgraph.cli.app import app
 from speechgraph.config import Settings
 
 runner = CliRunner()
@@ -40,7 +40,7 @@ def test_help_lists_every_command() -> None:
 
 def test_help_does_not_import_the_heavy_libraries() -> None:
     code = (
-        "import sys; from speechgraph.cli import app; "
+        "import sys; from speechgraph.cli.app import app; "
         "heavy = [m for m in ('torch', 'faiss', 'sentence_transformers', 'streamlit', 'networkx')"
         " if m in sys.modules]; print(','.join(heavy))"
     )

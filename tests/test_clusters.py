@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from speechgraph import store
-from speechgraph.cli import app
-from speechgraph.clusters import cluster_papers, distinctive_terms
-from speechgraph.graph import build_graph
+from speechgraph.catalogue import store
+from speechgraph.cli.app import app
+from speechgraph.graph.clusters import cluster_papers, distinctive_terms
+from speechgraph.graph.edges import build_graph
 
 # (id, title, our note, topic)
 PAPERS = [
@@ -52,7 +52,7 @@ TOPICS = {paper_id: topic for paper_id, _, _, topic in PAPERS}
 @pytest.fixture(scope="module")
 def vectors() -> np.ndarray:
     """Real embeddings from the default model, loaded once for this module."""
-    from speechgraph.embed import load_encoder
+    from speechgraph.search.encoder import load_encoder
 
     return load_encoder().encode(TEXTS)
 
@@ -97,7 +97,7 @@ def test_clusters_are_deterministic_with_coordinates(vectors: np.ndarray) -> Non
 
 
 def test_graph_only_clusters_use_modularity(tmp_path: Path) -> None:
-    from speechgraph.catalogue import load_papers
+    from speechgraph.catalogue.queries import load_papers
     from test_graph import write_catalogue
 
     catalogue = write_catalogue(f"sqlite:///{tmp_path}/x.db")
@@ -159,7 +159,7 @@ def test_clusters_command_without_an_index(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_seed_clusters_separate_the_main_topics(seed_settings) -> None:
-    from speechgraph.knowledge import index_neighbours, load_knowledge
+    from speechgraph.graph.build import index_neighbours, load_knowledge
 
     catalogue = store.open_db(seed_settings.db_url)
     neighbours = index_neighbours(seed_settings, catalogue)
@@ -191,7 +191,7 @@ def test_big_catalogues_sample_the_silhouette_and_skip_agglomerative(
 ) -> None:
     from sklearn.metrics import silhouette_score
 
-    from speechgraph import clusters
+    from speechgraph.graph import clusters
 
     generator = np.random.default_rng(3)
     centres = generator.normal(size=(3, 8))
@@ -220,9 +220,9 @@ def test_big_catalogues_sample_the_silhouette_and_skip_agglomerative(
 
 @pytest.mark.slow
 def test_papers_without_a_vector_are_noted_and_joined_by_their_links(seed_copy) -> None:
-    from speechgraph.index import load_index
-    from speechgraph.knowledge import index_neighbours, load_knowledge
-    from speechgraph.views_graph import cluster_catalogue
+    from speechgraph.graph.build import index_neighbours, load_knowledge
+    from speechgraph.search.index import load_index
+    from speechgraph.views.graph import cluster_catalogue
 
     missing = ["2106.06103", "2010.05646", "1706.03762"]  # VITS, HiFi-GAN, the Transformer
     index = load_index(seed_copy.index_dir)

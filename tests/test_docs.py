@@ -11,7 +11,7 @@ from dataclasses import fields
 from typer.testing import CliRunner
 
 from conftest import REPO_DIR
-from speechgraph.cli import app
+from speechgraph.cli.app import app
 from speechgraph.config import ENVIRONMENT_VARIABLES, Settings
 
 README = (REPO_DIR / "README.md").read_text(encoding="utf-8")

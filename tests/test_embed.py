@@ -12,9 +12,10 @@ from search_fixtures import (  # noqa: F401  (session fixtures `encoder`, `onnx_
     onnx_cache_fixture,
     run_python,
 )
-from speechgraph import embed, embed_onnx
 from speechgraph.config import DEFAULT_MODEL
-from speechgraph.embed import EmbeddingCache, LazyEncoder, TorchEncoder, embed_texts
+from speechgraph.search import encoder as embed
+from speechgraph.search import onnx as embed_onnx
+from speechgraph.search.encoder import EmbeddingCache, LazyEncoder, TorchEncoder, embed_texts
 
 VOCODER = "A neural vocoder turns a mel spectrogram into an audio waveform."
 SPEAKER = "Speaker verification embeddings that stay reliable for very short utterances."
@@ -129,7 +130,7 @@ def test_onnx_query_path_never_imports_torch(onnx_cache: Path) -> None:
     printed = run_python(
         "import sys",
         "from pathlib import Path",
-        "from speechgraph.embed_onnx import load_onnx_encoder",
+        "from speechgraph.search.onnx import load_onnx_encoder",
         f"encoder = load_onnx_encoder({DEFAULT_MODEL!r}, Path({str(onnx_cache)!r}))",
         "assert encoder is not None",
         "print(encoder.encode(['neural vocoder']).shape)",

@@ -11,11 +11,11 @@ import networkx as nx
 import pytest
 from typer.testing import CliRunner
 
-from speechgraph.catalogue import load_papers
-from speechgraph.cli import app
+from speechgraph.catalogue.queries import load_papers
+from speechgraph.cli.app import app
 from speechgraph.errors import ConfigError
-from speechgraph.export import CSV_COLUMNS, export_catalogue
-from speechgraph.graph import build_graph
+from speechgraph.graph.edges import build_graph
+from speechgraph.graph.export import CSV_COLUMNS, export_catalogue
 from speechgraph.records import PaperView
 from test_graph import write_catalogue
 
@@ -29,7 +29,7 @@ def db_url(tmp_path: Path) -> str:
 
 @pytest.fixture
 def papers(db_url: str) -> list[PaperView]:
-    from speechgraph import store
+    from speechgraph.catalogue import store
 
     catalogue = store.open_db(db_url)
     with catalogue.reading() as session:

@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from speechgraph import models, store
-from speechgraph.catalogue import citation_pairs, load_papers
-from speechgraph.cli import app
+from speechgraph.catalogue import schema as models
+from speechgraph.catalogue import store
+from speechgraph.catalogue.queries import citation_pairs, load_papers
+from speechgraph.cli.app import app
 from speechgraph.errors import InvalidPaperId, PaperNotFound
-from speechgraph.graph import (
+from speechgraph.graph.edges import (
     BUILDS_ON,
     CITES,
     CO_LISTED,
@@ -27,8 +28,8 @@ from speechgraph.graph import (
     compare_time,
     similar_pairs_from_vectors,
 )
-from speechgraph.method_names import catalogue_names, find_names, names_of
-from speechgraph.plans import MAX_DEPTH, find_path, prerequisites
+from speechgraph.graph.plans import MAX_DEPTH, find_path, prerequisites
+from speechgraph.knowledge.names import catalogue_names, find_names, names_of
 from speechgraph.records import PaperRecord, PaperView
 
 # (id, title, published, authors, aliases, builds_on, note): real papers, our own short notes.
@@ -494,7 +495,7 @@ def test_commands_on_an_empty_catalogue(db_url: str, tmp_path: Path) -> None:
 
 @pytest.fixture(scope="module")
 def seed_graph(seed_settings) -> nx.MultiDiGraph:
-    from speechgraph.knowledge import index_neighbours, load_knowledge
+    from speechgraph.graph.build import index_neighbours, load_knowledge
 
     catalogue = store.open_db(seed_settings.db_url)
     try:
@@ -604,7 +605,7 @@ def seed_store(seed_settings):
 def test_index_neighbours_search_faiss_per_paper_like_exact_numpy(
     seed_settings, seed_store
 ) -> None:
-    from speechgraph.knowledge import index_neighbours
+    from speechgraph.graph.build import index_neighbours
 
     neighbours = index_neighbours(seed_settings, seed_store)
     with seed_store.reading() as session:
@@ -621,9 +622,9 @@ def test_index_neighbours_search_faiss_per_paper_like_exact_numpy(
 
 @pytest.mark.slow
 def test_an_index_for_another_model_or_catalogue_is_not_used(seed_copy) -> None:
-    from speechgraph.catalogue import catalogue_version
-    from speechgraph.embed import model_fingerprint
-    from speechgraph.knowledge import IndexNeighbours, index_neighbours, load_knowledge
+    from speechgraph.catalogue.queries import catalogue_version
+    from speechgraph.graph.build import IndexNeighbours, index_neighbours, load_knowledge
+    from speechgraph.search.encoder import model_fingerprint
 
     catalogue = store.open_db(seed_copy.db_url)
     try:

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from speechgraph.errors import IndexOutOfDate
-from speechgraph.index import FLAT, IVF, VectorIndex, load_index, read_manifest, vectors_path
+from speechgraph.search.index import FLAT, IVF, VectorIndex, load_index, read_manifest, vectors_path
 
 FINGERPRINT = "test-model@abc"
 

@@ -1,4 +1,4 @@
-"""Tests for speechgraph.pacing: Retry-After parsing, back-off growth and request pacing."""
+"""Tests for speechgraph.clients.http: Retry-After parsing, back-off growth and request pacing."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from speechgraph.pacing import Pacer, backoff_seconds, parse_retry_after
+from speechgraph.clients.http import Pacer, backoff_seconds, parse_retry_after
 
 # --- parse_retry_after ---------------------------------------------------------------------
 

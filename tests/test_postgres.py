@@ -19,10 +19,10 @@ import pytest
 from typer.testing import CliRunner
 
 from conftest import make_settings
-from speechgraph.catalogue import catalogue_stats, get_paper, load_papers
-from speechgraph.cli import app
-from speechgraph.refresh import refresh_catalogue
-from speechgraph.store import open_db
+from speechgraph.catalogue.queries import catalogue_stats, get_paper, load_papers
+from speechgraph.catalogue.store import open_db
+from speechgraph.cli.app import app
+from speechgraph.update.refresh import refresh_catalogue
 
 POSTGRES_ROOT = Path("/usr/lib/postgresql")
 

@@ -19,15 +19,15 @@ import pytest
 from conftest import FACTS_DIR
 from fake_arxiv import FakeArxiv, status_response
 from fake_s2 import FakeS2, server_error
-from speechgraph.arxiv_client import ArxivClient
-from speechgraph.catalogue import catalogue_stats, citation_pairs, get_paper, load_papers
-from speechgraph.citations import CitationClient
+from speechgraph.catalogue.queries import catalogue_stats, citation_pairs, get_paper, load_papers
+from speechgraph.catalogue.snapshot import load_snapshot
+from speechgraph.catalogue.store import open_db
+from speechgraph.clients.arxiv import ArxivClient
+from speechgraph.clients.citations import CitationClient
 from speechgraph.config import Settings
 from speechgraph.errors import ArxivUnavailable, ReadingListError
 from speechgraph.records import PaperRecord
-from speechgraph.refresh import refresh_catalogue
-from speechgraph.snapshot import load_snapshot
-from speechgraph.store import open_db
+from speechgraph.update.refresh import refresh_catalogue
 
 
 def read_tsv(name: str) -> list[dict[str, str]]:
@@ -390,7 +390,7 @@ import sys, time
 from pathlib import Path
 sys.path.insert(0, {tests!r})
 from conftest import make_settings
-from speechgraph.refresh import refresh_catalogue
+from speechgraph.update.refresh import refresh_catalogue
 
 def pause_half_way(stage, done, total):
     if stage == "store" and done == total // 2:

@@ -20,22 +20,22 @@ from search_fixtures import (  # noqa: F401  (fixtures: encoder, onnx_cache, sea
     run_python,
     search_home_fixture,
 )
-from speechgraph import embed_onnx
+from speechgraph.catalogue.schema import Paper
+from speechgraph.catalogue.store import bump_catalogue_version, open_db
 from speechgraph.config import Settings
-from speechgraph.embed import LazyEncoder, model_fingerprint
 from speechgraph.errors import IndexOutOfDate, PaperNotFound, SearchInputError
-from speechgraph.index import read_manifest, vectors_path
-from speechgraph.indexing import sync_index
-from speechgraph.lexical import query_terms
-from speechgraph.models import Paper
-from speechgraph.search import (
+from speechgraph.search import onnx as embed_onnx
+from speechgraph.search.encoder import LazyEncoder, model_fingerprint
+from speechgraph.search.hybrid import (
     MAX_QUERY_CHARS,
     Filters,
     Searcher,
     clean_query,
     rrf_fuse,
 )
-from speechgraph.store import bump_catalogue_version, open_db
+from speechgraph.search.index import read_manifest, vectors_path
+from speechgraph.search.indexing import sync_index
+from speechgraph.search.lexical import query_terms
 
 VOCODERS = {"1609.03499", "1811.00002", "2010.05646"}
 HOSTILE_QUERIES = [
@@ -386,9 +386,9 @@ def test_one_searcher_answers_many_threads_alike(searcher: Searcher) -> None:
 def test_searching_never_imports_the_write_side() -> None:
     run_python(
         "import sys",
-        "import speechgraph.search",
-        "assert 'speechgraph.indexing' not in sys.modules, 'indexing imported'",
-        "assert not hasattr(speechgraph.search.Searcher, 'is_stale')",
+        "import speechgraph.search.hybrid",
+        "assert 'speechgraph.search.indexing' not in sys.modules, 'indexing imported'",
+        "assert not hasattr(speechgraph.search.hybrid.Searcher, 'is_stale')",
     )
 
 
@@ -396,7 +396,7 @@ def test_searching_never_imports_the_write_side() -> None:
 
 
 def run_cli(settings: Settings, *args: str):
-    from speechgraph.cli import app
+    from speechgraph.cli.app import app
 
     runner = CliRunner()
     return runner.invoke(app, ["--data-dir", str(settings.data_dir), *args])
@@ -474,7 +474,7 @@ def test_seed_short_clip_question_finds_eres2netv2_first(seed_searcher: Searcher
 
 
 def test_seed_hybrid_is_at_least_as_good_as_either_retriever(seed_searcher: Searcher) -> None:
-    from speechgraph.evaluate import load_judgements, rank_all, score_modes
+    from speechgraph.search.evaluate import load_judgements, rank_all, score_modes
 
     queries = load_judgements(EVAL_QUERIES)
     assert len(queries) >= 25
@@ -486,7 +486,7 @@ def test_seed_hybrid_is_at_least_as_good_as_either_retriever(seed_searcher: Sear
 
 
 def test_ndcg_and_recall_on_a_toy_ranking() -> None:
-    from speechgraph.evaluate import ndcg_at, recall_at
+    from speechgraph.search.evaluate import ndcg_at, recall_at
 
     relevant = {"a": 2, "b": 1}
     assert ndcg_at(["a", "b", "c"], relevant) == pytest.approx(1.0)

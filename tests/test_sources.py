@@ -1,4 +1,4 @@
-"""Tests for speechgraph.sources: arXiv ids, DOIs, URL kinds, text cleaning, reading files,
+"""Tests for speechgraph.lists.parser: arXiv ids, DOIs, URL kinds, text cleaning, reading files,
 and parsing lists, including the five real seed lists against the verified catalogue."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 from speechgraph import records
 from speechgraph.errors import InvalidPaperId, PaperNotFound, ReadingListError
-from speechgraph.links import (
+from speechgraph.lists.links import (
     classify_url,
     find_arxiv_ids_in_text,
     find_paper_id,
@@ -20,9 +20,9 @@ from speechgraph.links import (
     parse_arxiv_url,
     parse_doi,
 )
-from speechgraph.lists import ensure_has_papers, read_list_file
+from speechgraph.lists.parser import clean_text, parse_reading_list
+from speechgraph.lists.registry import ensure_has_papers, read_list_file
 from speechgraph.records import Mention, ParsedList
-from speechgraph.sources import clean_text, parse_reading_list
 
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
 SEEDS_DIR = SHARED_DIR / "seeds"

@@ -9,11 +9,9 @@ from pathlib import Path
 import pytest
 from sqlmodel import select
 
-from speechgraph import models
-from speechgraph.catalogue import catalogue_stats, citation_pairs, get_paper, load_papers
-from speechgraph.errors import CatalogueEmpty, DatabaseError, PaperNotFound
-from speechgraph.records import PaperRecord, Reference
-from speechgraph.store import (
+from speechgraph.catalogue import schema as models
+from speechgraph.catalogue.queries import catalogue_stats, citation_pairs, get_paper, load_papers
+from speechgraph.catalogue.store import (
     SCHEMA_VERSION,
     bump_catalogue_version,
     get_meta,
@@ -21,6 +19,8 @@ from speechgraph.store import (
     replace_citations,
     upsert_paper,
 )
+from speechgraph.errors import CatalogueEmpty, DatabaseError, PaperNotFound
+from speechgraph.records import PaperRecord, Reference
 
 
 def wav2vec2(**changes: object) -> PaperRecord:

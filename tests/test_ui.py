@@ -11,12 +11,12 @@ from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 from conftest import make_settings
-from speechgraph.cli import app as cli_app
-from speechgraph.cli_ui import app_path, streamlit_command, ui_environment
+from speechgraph.catalogue.store import open_db, upsert_paper
+from speechgraph.cli.app import app as cli_app
+from speechgraph.cli.ui import app_path, streamlit_command, ui_environment
 from speechgraph.config import CHECKOUT_DIR, Settings
 from speechgraph.records import PaperRecord
-from speechgraph.store import open_db, upsert_paper
-from speechgraph.views import NOTE_LABEL, escape_markdown
+from speechgraph.views.catalogue import NOTE_LABEL, escape_markdown
 
 APP = CHECKOUT_DIR / "ui" / "app.py"
 TIMEOUT = 120  # the first run in a process loads the model, index and graph
@@ -212,7 +212,7 @@ def test_first_run_builds_the_catalogue_offline(
     app = open_app(monkeypatch, fresh_settings)
     assert_clean(app)
     with open_db(fresh_settings.db_url).reading() as session:
-        from speechgraph.catalogue import catalogue_stats
+        from speechgraph.catalogue.queries import catalogue_stats
 
         assert catalogue_stats(session)["papers"] == 84
     app.run()
@@ -251,7 +251,7 @@ def test_ui_command_runs_streamlit_with_the_settings(
         def poll(self) -> int:
             return 0
 
-    monkeypatch.setattr("speechgraph.cli_ui.subprocess.Popen", FakeProcess)
+    monkeypatch.setattr("speechgraph.cli.ui.subprocess.Popen", FakeProcess)
     result = CliRunner().invoke(
         cli_app, ["--data-dir", str(tmp_path), "ui", "--port", "8600"], catch_exceptions=False
     )
@@ -295,7 +295,7 @@ def test_catalogue_page_caption_escapes_its_paths(
 def test_search_topic_filter_says_it_looks_among_the_best_hits(
     monkeypatch: pytest.MonkeyPatch, seed_settings: Settings
 ) -> None:
-    from speechgraph.search import MAX_K
+    from speechgraph.search.hybrid import MAX_K
 
     app = open_app(monkeypatch, seed_settings)
     app.text_input(key="query").input("speech").run()
@@ -311,7 +311,7 @@ def test_search_topic_filter_says_it_looks_among_the_best_hits(
 def test_topics_page_notes_papers_without_a_vector(
     monkeypatch: pytest.MonkeyPatch, seed_copy: Settings
 ) -> None:
-    from speechgraph.index import load_index
+    from speechgraph.search.index import load_index
 
     index = load_index(seed_copy.index_dir)
     index.remove([VITS, HIFI_GAN])
@@ -342,7 +342,7 @@ def test_ui_process_stops_its_child_on_sigterm(tmp_path: Path) -> None:
         f"pathlib.Path({str(child_pid_file)!r}).write_text(str(os.getpid())); time.sleep(60)"
     )
     parent = (
-        "import os, sys; from speechgraph import cli_ui; cli_ui.STOP_SECONDS = 0.5; "
+        "import os, sys; from speechgraph.cli import ui as cli_ui; cli_ui.STOP_SECONDS = 0.5; "
         f"sys.exit(cli_ui.run_child([sys.executable, '-c', {stubborn_child!r}], dict(os.environ)))"
     )
     process = subprocess.Popen([sys.executable, "-c", parent])

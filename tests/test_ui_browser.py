@@ -26,9 +26,9 @@ from typing import Any
 
 import pytest
 
+from speechgraph.catalogue.store import open_db, upsert_paper
 from speechgraph.config import CHECKOUT_DIR, Settings
 from speechgraph.records import PaperRecord
-from speechgraph.store import open_db, upsert_paper
 
 pytestmark = pytest.mark.browser
 

@@ -7,14 +7,14 @@ from datetime import date
 import networkx as nx
 import pytest
 
-from speechgraph.catalogue import get_paper, load_papers
+from speechgraph.catalogue.queries import get_paper, load_papers
+from speechgraph.catalogue.store import open_db
 from speechgraph.config import Settings
-from speechgraph.knowledge import index_neighbours, load_knowledge
-from speechgraph.plans import find_path, prerequisites
+from speechgraph.graph.build import index_neighbours, load_knowledge
+from speechgraph.graph.plans import find_path, prerequisites
 from speechgraph.records import MentionView, PaperView, ResourceView
-from speechgraph.search import Filters, Searcher
-from speechgraph.store import open_db
-from speechgraph.views import (
+from speechgraph.search.hybrid import Filters, Searcher
+from speechgraph.views.catalogue import (
     ABSTRACT_LABEL,
     NO_SUMMARY_LABEL,
     NOTE_LABEL,
@@ -31,7 +31,7 @@ from speechgraph.views import (
     search_rows,
     stats_rows,
 )
-from speechgraph.views_graph import (
+from speechgraph.views.graph import (
     cluster_catalogue,
     cluster_member_rows,
     path_drawing,
@@ -240,7 +240,7 @@ def test_topic_points_and_members(seed) -> None:
 
 
 def test_stats_and_last_refresh_text(seed) -> None:
-    from speechgraph.catalogue import catalogue_stats
+    from speechgraph.catalogue.queries import catalogue_stats
 
     _, store, _, _ = seed
     with store.reading() as session:

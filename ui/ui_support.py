@@ -17,16 +17,16 @@ import plotly.graph_objects as go
 import streamlit as st
 from sqlmodel import select
 
-from speechgraph.catalogue import catalogue_version
-from speechgraph.clusters import ClusterReport
+from speechgraph.catalogue.queries import catalogue_version
+from speechgraph.catalogue.schema import Paper
+from speechgraph.catalogue.store import Store, open_db
 from speechgraph.config import Settings
 from speechgraph.errors import SpeechgraphError
-from speechgraph.knowledge import Embeddings, Knowledge, index_neighbours, load_knowledge
-from speechgraph.models import Paper
-from speechgraph.search import Searcher
-from speechgraph.store import Store, open_db
-from speechgraph.views import escape_markdown
-from speechgraph.views_graph import Drawing, cluster_catalogue
+from speechgraph.graph.build import Embeddings, Knowledge, index_neighbours, load_knowledge
+from speechgraph.graph.clusters import ClusterReport
+from speechgraph.search.hybrid import Searcher
+from speechgraph.views.catalogue import escape_markdown
+from speechgraph.views.graph import Drawing, cluster_catalogue
 
 PAPER_PAGE = "app_pages/paper.py"
 PATH_PAGE = "app_pages/reading_path.py"
@@ -147,7 +147,7 @@ def progress_reporter(bar: Any) -> Callable[[str, int, int], None]:
 
 def run_refresh(settings: Settings, *, offline: bool) -> Any:
     """One refresh with a progress bar; returns the RefreshReport. Library errors propagate."""
-    from speechgraph.refresh import refresh_catalogue
+    from speechgraph.update.refresh import refresh_catalogue
 
     bar = st.progress(0.0, text="starting…")
     with _refresh_lock():

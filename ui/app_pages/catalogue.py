@@ -6,10 +6,10 @@ from __future__ import annotations
 import streamlit as st
 
 import ui_support
-from speechgraph.audit import audit_catalogue
-from speechgraph.catalogue import catalogue_stats
+from speechgraph.catalogue.queries import catalogue_stats
 from speechgraph.errors import SpeechgraphError
-from speechgraph.views import describe_last_refresh, escape_markdown, stats_rows
+from speechgraph.knowledge.audit import audit_catalogue
+from speechgraph.views.catalogue import describe_last_refresh, escape_markdown, stats_rows
 
 catalogue = ui_support.open_catalogue()
 with ui_support.errors_shown(), catalogue.store.reading() as session:

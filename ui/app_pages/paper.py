@@ -6,9 +6,9 @@ from __future__ import annotations
 import streamlit as st
 
 import ui_support
-from speechgraph.catalogue import get_paper
-from speechgraph.plans import prerequisites
-from speechgraph.views import (
+from speechgraph.catalogue.queries import get_paper
+from speechgraph.graph.plans import prerequisites
+from speechgraph.views.catalogue import (
     Related,
     escape_markdown,
     hit_rows,
@@ -20,7 +20,7 @@ from speechgraph.views import (
     paper_relations,
     paper_summary,
 )
-from speechgraph.views_graph import plan_rows
+from speechgraph.views.graph import plan_rows
 
 catalogue = ui_support.open_catalogue()
 with ui_support.errors_shown():

@@ -6,9 +6,9 @@ from __future__ import annotations
 import streamlit as st
 
 import ui_support
-from speechgraph.plans import MAX_DEPTH, find_path, prerequisites
-from speechgraph.views import escape_markdown, paper_choices
-from speechgraph.views_graph import path_drawing, path_rows, plan_drawing, plan_rows
+from speechgraph.graph.plans import MAX_DEPTH, find_path, prerequisites
+from speechgraph.views.catalogue import escape_markdown, paper_choices
+from speechgraph.views.graph import path_drawing, path_rows, plan_drawing, plan_rows
 
 catalogue = ui_support.open_catalogue()
 with ui_support.errors_shown():

@@ -6,9 +6,9 @@ from __future__ import annotations
 import streamlit as st
 
 import ui_support
-from speechgraph.catalogue import reading_list_names
-from speechgraph.search import MAX_K, Filters
-from speechgraph.views import escape_markdown, search_rows
+from speechgraph.catalogue.queries import reading_list_names
+from speechgraph.search.hybrid import MAX_K, Filters
+from speechgraph.views.catalogue import escape_markdown, search_rows
 
 catalogue = ui_support.open_catalogue()
 st.title("Search the catalogue")

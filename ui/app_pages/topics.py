@@ -9,8 +9,8 @@ import plotly.express as px
 import streamlit as st
 
 import ui_support
-from speechgraph.views import escape_markdown
-from speechgraph.views_graph import cluster_member_rows, describe_clustering, topic_points
+from speechgraph.views.catalogue import escape_markdown
+from speechgraph.views.graph import cluster_member_rows, describe_clustering, topic_points
 
 catalogue = ui_support.open_catalogue()
 with ui_support.errors_shown():

@@ -1,0 +1,174 @@
+"""Catalogue commands: refresh, list, show, audit, snapshot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from speechgraph.cli.common import (
+    opened_store,
+    print_json,
+    progress_printer,
+    settings_of,
+    table,
+)
+from speechgraph.lists.markdown import shorten
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
+
+
+def refresh(
+    ctx: typer.Context,
+    offline: Annotated[
+        bool, typer.Option(help="Touch no network: build from ingest/snapshot.json")
+    ] = False,
+    full: Annotated[
+        bool, typer.Option(help="Fetch every paper again, not only new or stale")
+    ] = False,
+    list_: Annotated[
+        list[str] | None,
+        typer.Option("--list", help="Another reading list to read (path or URL); repeatable"),
+    ] = None,
+    citations: Annotated[
+        bool, typer.Option(help="Fetch references from the citation service (online)")
+    ] = True,
+    json_output: JsonFlag = False,
+) -> None:
+    """Read the reading lists and bring the catalogue up to date (one transaction)."""
+    from speechgraph.update.refresh import refresh_catalogue
+
+    report = refresh_catalogue(
+        settings_of(ctx),
+        offline=offline,
+        full=full,
+        extra_lists=list_ or [],
+        citations=citations,
+        progress=progress_printer(ctx),
+    )
+    if json_output:
+        print_json(report.to_json())
+        return
+    rows = [
+        [item["name"], item["origin"], str(item["mentions"]), str(item["papers"])]
+        for item in report.lists
+    ]
+    typer.echo(table(rows, ["list", "read from", "mentions", "papers"]))
+    for failure in report.failed:
+        typer.echo(f"failed: {failure['id']}: {failure['reason']}")
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(report.summary())
+
+
+def list_papers(
+    ctx: typer.Context,
+    json_output: JsonFlag = False,
+    reading_list: Annotated[
+        str | None, typer.Option("--in", help="Only papers mentioned in this reading list")
+    ] = None,
+) -> None:
+    """List the papers of the catalogue, oldest first."""
+    from speechgraph.catalogue.queries import load_papers, require_papers
+
+    with opened_store(ctx) as store, store.reading() as session:
+        require_papers(session)
+        papers = load_papers(session)
+    if reading_list:
+        papers = [paper for paper in papers if reading_list in paper.lists]
+    if json_output:
+        print_json({"papers": [paper.to_json() for paper in papers]})
+        return
+    rows = [[paper.id, str(paper.year or ""), shorten(paper.title, 70)] for paper in papers]
+    typer.echo(table(rows, ["id", "year", "title"]))
+    typer.echo(f"{len(papers)} papers")
+
+
+def show(
+    ctx: typer.Context,
+    paper_id: Annotated[
+        str, typer.Argument(help="arXiv id (any version or URL form) or a name like VITS")
+    ],
+    json_output: JsonFlag = False,
+) -> None:
+    """Show one paper: facts, our note or the abstract, where it was listed, links."""
+    from speechgraph.catalogue.queries import get_paper, resolve_paper_id
+
+    with opened_store(ctx) as store, store.reading() as session:
+        paper = get_paper(session, resolve_paper_id(session, paper_id))
+    if json_output:
+        print_json(paper.to_json())
+        return
+    typer.echo(f"{paper.id}  {paper.title}")
+    typer.echo(f"{', '.join(paper.authors) or 'authors unknown'} ({paper.year or 'year unknown'})")
+    if paper.categories:
+        typer.echo(f"categories: {', '.join(paper.categories)}")
+    if paper.abstract:
+        typer.echo(f"\nabstract (arXiv):\n{paper.abstract}")
+    if paper.note:
+        typer.echo(f"\nnote (ours, not an abstract):\n{paper.note}")
+    typer.echo(f"\n{paper.abs_url}\n{paper.pdf_url}")
+    for mention in paper.mentions:
+        typer.echo(f"listed in {mention.list} > {mention.section} as {mention.link_text!r}")
+    for resource in paper.resources:
+        typer.echo(f"{resource.kind}: {resource.url}")
+
+
+def audit(ctx: typer.Context, json_output: JsonFlag = False) -> None:
+    """Report mislabelled links, papers linked in several forms, and what did not resolve."""
+    from speechgraph.catalogue.queries import require_papers
+    from speechgraph.knowledge.audit import audit_catalogue
+
+    with opened_store(ctx) as store, store.reading() as session:
+        require_papers(session)
+        report = audit_catalogue(session)
+    if json_output:
+        print_json(report.to_json())
+        return
+    typer.echo(f"Mislabelled links ({len(report.mislabelled)}):")
+    for item in report.mislabelled:
+        typer.echo(
+            f"  {item['list']}:{item['line']} [{item['link_text']}] -> {item['linked_id']} "
+            f"({shorten(item['linked_title'], 60)}): {item['reason']}"
+        )
+    typer.echo(f"Papers linked in several forms ({len(report.several_forms)}):")
+    for item in report.several_forms:
+        typer.echo(f"  {item['id']} {shorten(item['title'] or '', 50)}: {'; '.join(item['forms'])}")
+    for heading, items in (
+        ("Links that did not resolve", report.unresolved_links),
+        ("Text citations not resolved", report.unresolved_citations),
+    ):
+        typer.echo(f"{heading} ({len(items)}):")
+        for item in items:
+            typer.echo(
+                f"  {item['list']}:{item['line']} "
+                f"{shorten(item['reference'], 70)}: {item['reason']}"
+            )
+
+
+def snapshot(
+    ctx: typer.Context,
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write (default: ingest/snapshot.json)")
+    ] = None,
+) -> None:
+    """Write the offline snapshot (facts, notes, mentions; never abstracts) of the catalogue."""
+    from speechgraph.catalogue.queries import require_papers
+    from speechgraph.catalogue.snapshot import snapshot_from_catalogue, write_snapshot
+
+    target = out or settings_of(ctx).snapshot_file
+    with opened_store(ctx) as store, store.reading() as session:
+        require_papers(session)
+        data = snapshot_from_catalogue(session)
+    write_snapshot(data, target)
+    typer.echo(f"wrote {target}: {len(data['papers'])} papers, {len(data['lists'])} lists")
+
+
+COMMANDS = {
+    "refresh": refresh,
+    "list": list_papers,
+    "show": show,
+    "audit": audit,
+    "snapshot": snapshot,
+}

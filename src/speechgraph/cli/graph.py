@@ -1,0 +1,150 @@
+"""Graph commands: prereqs, path, clusters, export.
+
+networkx, scikit-learn and FAISS load inside the command bodies so `speechgraph --help` stays
+instant. Errors are SpeechgraphError subclasses; `cli.py` prints them on one line.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from speechgraph.cli.common import opened_store, print_json, settings_of, table
+
+if TYPE_CHECKING:
+    from speechgraph.graph.build import Embeddings, Knowledge
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text")]
+
+
+class ExportFormat(StrEnum):
+    bibtex = "bibtex"
+    csv = "csv"
+    graphml = "graphml"
+    json = "json"
+
+
+def _knowledge(
+    ctx: typer.Context, *, with_embeddings: bool = True
+) -> tuple[Knowledge, Embeddings | None]:
+    """The knowledge graph, with similar-paper links from the search index (when it matches
+    the model and the catalogue) and the vectors it used, unless `with_embeddings` is off."""
+    from speechgraph.graph.build import index_neighbours, load_knowledge
+
+    with opened_store(ctx) as store:
+        if not with_embeddings:
+            return load_knowledge(store), None
+        neighbours = index_neighbours(settings_of(ctx), store)
+        return load_knowledge(store, neighbours), neighbours.embeddings
+
+
+def _echo_notes(knowledge: Knowledge) -> None:
+    for note in knowledge.notes:
+        typer.echo(f"note: {note}", err=True)
+
+
+def prereqs(
+    ctx: typer.Context,
+    paper_id: Annotated[str, typer.Argument(help="arXiv id (any form) or a name such as VITS")],
+    depth: Annotated[int, typer.Option(help="How many links back to follow (1-8)")] = 3,
+    json_output: JsonFlag = False,
+) -> None:
+    """What to read before a paper, in order, each step with its evidence and a confidence."""
+    from speechgraph.graph.plans import because, prerequisites
+
+    knowledge, _ = _knowledge(ctx)
+    plan = prerequisites(knowledge.graph, paper_id, depth)
+    if json_output:
+        print_json(plan.to_json())
+        return
+    _echo_notes(knowledge)
+    typer.echo(f"Before {plan.target} {plan.title}, read:")
+    for number, step in enumerate(plan.steps, start=1):
+        typer.echo(
+            f"{number:>3}. {step.id}  {step.title} ({step.year or '?'})  {step.confidence:.2f}"
+        )
+        typer.echo(f"       because {because(step.evidence)}")
+    if plan.message:
+        typer.echo(plan.message)
+    typer.echo(f"{len(plan.steps)} papers to read first (depth {plan.depth})")
+
+
+def path(
+    ctx: typer.Context,
+    source: Annotated[str, typer.Argument(help="The older paper: arXiv id or name")],
+    target: Annotated[str, typer.Argument(help="The newer paper: arXiv id or name")],
+    json_output: JsonFlag = False,
+) -> None:
+    """How one paper leads to another: a path forward in time, each hop explained."""
+    from speechgraph.graph.plans import find_path
+
+    knowledge, _ = _knowledge(ctx)
+    result = find_path(knowledge.graph, source, target)
+    if json_output:
+        print_json(result.to_json())
+        return
+    _echo_notes(knowledge)
+    shown = result if result.found else result.alternative
+    if result.message:
+        typer.echo(result.message)
+    if shown is None:
+        typer.echo("no alternative path either")
+        return
+    if shown is not result and shown.message:
+        typer.echo(shown.message)
+    for step in shown.steps:
+        via = f"  <- {step.via.kind}: {step.via.evidence}" if step.via else ""
+        typer.echo(f"{step.id}  {step.title} ({step.year or '?'}){via}")
+    typer.echo(f"{len(shown.steps) - 1} hops, confidence {shown.confidence:.2f}")
+
+
+def clusters(ctx: typer.Context, json_output: JsonFlag = False) -> None:
+    """Topic clusters of the catalogue with their labels, quality figures and map coordinates."""
+    from speechgraph.views.graph import cluster_catalogue, describe_clustering
+
+    knowledge, embeddings = _knowledge(ctx)
+    report = cluster_catalogue(knowledge, embeddings)
+    if json_output:
+        print_json(report.to_json())
+        return
+    _echo_notes(knowledge)
+    rows = [
+        [str(c.id), str(len(c.members)), c.label, " ".join(c.members[:4])] for c in report.clusters
+    ]
+    typer.echo(table(rows, ["id", "papers", "label", "first members"]))
+    typer.echo(describe_clustering(report))
+    if report.message:
+        typer.echo(report.message)
+
+
+def export(
+    ctx: typer.Context,
+    export_format: Annotated[
+        ExportFormat, typer.Option("--format", help="bibtex, csv, graphml (with the graph) or json")
+    ] = ExportFormat.json,
+    out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout")] = None,
+) -> None:
+    """Export the catalogue (and, for graphml and json, the knowledge graph)."""
+    from speechgraph.errors import ConfigError
+    from speechgraph.graph.export import GRAPH_FORMATS, export_catalogue
+
+    with_graph = export_format.value in GRAPH_FORMATS
+    knowledge, _ = _knowledge(ctx, with_embeddings=with_graph)
+    text = export_catalogue(
+        knowledge.papers, export_format.value, knowledge.graph if with_graph else None
+    )
+    if out is None:
+        typer.echo(text, nl=False)
+        return
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"cannot write {out} ({error.strerror}): choose another --out") from None
+    typer.echo(f"wrote {out}: {len(knowledge.papers)} papers as {export_format.value}", err=True)
+
+
+COMMANDS = {"prereqs": prereqs, "path": path, "clusters": clusters, "export": export}

@@ -1,0 +1,129 @@
+"""Search commands: search, similar, index.
+
+Thin wrappers over `search`/`indexing`; those (and numpy, FAISS, ONNX Runtime) are imported inside
+the command bodies so that `speechgraph --help` and the other commands start instantly.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from speechgraph.cli.common import opened_store, print_json, progress_printer, settings_of, table
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
+KOption = Annotated[
+    int, typer.Option("-k", "--k", min=1, help="How many results (at most 1000)", show_default=True)
+]
+
+
+def search(
+    ctx: typer.Context,
+    query: Annotated[str, typer.Argument(help='What to look for, e.g. "neural vocoder"')],
+    k: KOption = 10,
+    mode: Annotated[
+        str, typer.Option(help="hybrid (dense + keyword, fused), dense or lexical")
+    ] = "hybrid",
+    year_from: Annotated[int | None, typer.Option(help="Only papers from this year on")] = None,
+    year_to: Annotated[int | None, typer.Option(help="Only papers up to this year")] = None,
+    category: Annotated[
+        str | None, typer.Option(help="Only this arXiv category (eess.AS) or archive (eess)")
+    ] = None,
+    list_name: Annotated[
+        str | None, typer.Option("--list", help="Only papers mentioned in this reading list")
+    ] = None,
+    section: Annotated[
+        str | None, typer.Option(help="Only papers listed under a section containing this text")
+    ] = None,
+    json_output: JsonFlag = False,
+) -> None:
+    """Find papers by meaning and by keyword; each hit says why it matched."""
+    from speechgraph.search.hybrid import Filters, Searcher
+
+    filters = Filters(year_from, year_to, category, list_name, section)
+    with opened_store(ctx) as store, Searcher(settings_of(ctx), store) as searcher:
+        result = searcher.search(query, k, mode.lower(), filters)
+    if json_output:
+        print_json(result.to_json())
+        return
+    if result.truncated:
+        typer.echo("note: the query was long and was shortened", err=True)
+    _print_hits([hit.to_json() for hit in result.results])
+
+
+def similar(
+    ctx: typer.Context,
+    paper_id: Annotated[
+        str,
+        typer.Argument(help='arXiv id (any version or URL form), s2: id or a name like "VITS"'),
+    ],
+    k: KOption = 10,
+    json_output: JsonFlag = False,
+) -> None:
+    """Papers closest in meaning to one paper of the catalogue."""
+    from speechgraph.catalogue.queries import resolve_paper_id
+    from speechgraph.search.hybrid import Searcher
+
+    with opened_store(ctx) as store:
+        with store.reading() as session:
+            catalogue_id = resolve_paper_id(session, paper_id)
+        with Searcher(settings_of(ctx), store) as searcher:
+            hits = searcher.similar(catalogue_id, k)
+    results = [hit.to_json() for hit in hits]
+    if json_output:
+        print_json({"paper": catalogue_id, "results": results})
+        return
+    _print_hits(results)
+
+
+def index(
+    ctx: typer.Context,
+    rebuild: Annotated[
+        bool, typer.Option(help="Rebuild from scratch (cached embeddings are still reused)")
+    ] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """Bring the search index up to date with the catalogue; does nothing when it already is."""
+    from speechgraph.search.indexing import sync_index
+
+    with opened_store(ctx) as store:
+        summary = sync_index(settings_of(ctx), store, progress_printer(ctx), rebuild=rebuild)
+    if json_output:
+        print_json(summary)
+        return
+    typer.echo(describe_sync(summary))
+
+
+def describe_sync(summary: dict[str, Any]) -> str:
+    """The one-line summary of an index update."""
+    where = f"{summary['kind']} index, catalogue version {summary['catalogue_version']}"
+    if summary["status"] == "up-to-date":
+        return f"search index up to date: {summary['papers']} papers ({where})"
+    return (
+        f"indexed {summary['papers']} papers: {summary['embedded']} embedded, "
+        f"{summary['added']} added or changed, {summary['removed']} removed ({where})"
+    )
+
+
+def _print_hits(results: list[dict[str, Any]]) -> None:
+    from speechgraph.lists.markdown import shorten
+
+    if not results:
+        typer.echo("no papers match")
+        return
+    rows = [
+        [
+            str(rank),
+            hit["id"],
+            str(hit["year"] or ""),
+            f"{hit['score']:.3f}",
+            shorten(hit["title"], 60),
+            ", ".join(hit["why"]["matched_terms"]),
+        ]
+        for rank, hit in enumerate(results, start=1)
+    ]
+    typer.echo(table(rows, ["#", "id", "year", "score", "title", "matched"]))
+
+
+COMMANDS = {"search": search, "similar": similar, "index": index}

@@ -1,0 +1,247 @@
+"""The knowledge graph: papers as nodes, typed edges with evidence and a confidence.
+
+Takes plain data (paper views, citation pairs, similarity triples) and returns a networkx
+MultiDiGraph; never opens the database and never imports FAISS. Imports `catalogue`, `errors`,
+`method_names`. Reading plans and paths over the graph live in `plans.py`.
+
+Every edge points from the later (dependent) paper to the earlier one it relies on:
+`cites` citing -> cited, `builds_on` namer -> named, `similar` later -> earlier,
+`co_listed` listed later -> listed earlier in the same section (curricular order),
+`shares_author` later -> earlier.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date
+from itertools import combinations
+from typing import Any
+
+import networkx as nx
+import numpy as np
+
+from speechgraph.knowledge.names import catalogue_names, named_methods, title_name
+from speechgraph.records import PaperView
+
+log = logging.getLogger(__name__)
+
+CITES = "cites"
+BUILDS_ON = "builds_on"
+SIMILAR = "similar"
+CO_LISTED = "co_listed"
+SHARES_AUTHOR = "shares_author"
+EDGE_KINDS = (CITES, BUILDS_ON, SIMILAR, CO_LISTED, SHARES_AUTHOR)
+
+# Confidence by kind, in the order the issue ranks prerequisite evidence:
+# cites > builds_on > similar-and-earlier > curricular order > shared author.
+CITES_CONFIDENCE = 0.9
+BUILDS_ON_CONFIDENCE = {"title": 0.85, "builds_on list": 0.85, "abstract": 0.75, "note": 0.75}
+SIMILAR_SCALE = 0.6  # confidence = 0.6 * cosine, so similarity never outranks a named method
+CO_LISTED_CONFIDENCE = 0.25
+SHARES_AUTHOR_CONFIDENCE = 0.2
+UNKNOWN_AUTHORS = {"?", "", "et al.", "others"}
+SIMILAR_NEIGHBOURS = 5  # similar edges per paper: its k nearest in meaning ...
+SIMILAR_THRESHOLD = 0.45  # ... that reach this cosine
+
+
+def time_key(node: dict[str, Any]) -> tuple[int, int] | None:
+    """(year, month) of a node, month 0 when only the year is known, None when undated."""
+    published = node.get("published")
+    if isinstance(published, date):
+        return (published.year, published.month)
+    year = node.get("year")
+    return (int(year), 0) if year else None
+
+
+def compare_time(first: dict[str, Any], second: dict[str, Any]) -> int | None:
+    """-1, 0 or 1 as `first` is earlier, in the same month (or same year, month unknown) or
+    later than `second`; None when either is undated."""
+    a, b = time_key(first), time_key(second)
+    if a is None or b is None:
+        return None
+    if a[0] != b[0]:
+        return -1 if a[0] < b[0] else 1
+    if a[1] == 0 or b[1] == 0 or a[1] == b[1]:
+        return 0
+    return -1 if a[1] < b[1] else 1
+
+
+def build_graph(
+    papers: Sequence[PaperView],
+    citations: Iterable[tuple[str, str]],
+    similar_pairs: Iterable[tuple[str, str, float]] = (),
+) -> nx.MultiDiGraph:
+    """The graph over `papers`. Citations or pairs naming papers outside `papers`, self-pairs
+    and repeats are ignored; cycles in the citation data are kept as they are (queries are
+    bounded, so they cannot loop)."""
+    graph = nx.MultiDiGraph()
+    for paper in papers:
+        graph.add_node(paper.id, **_node_attributes(paper))
+    _add_citations(graph, citations)
+    _add_builds_on(graph, papers)
+    _add_similar(graph, similar_pairs)
+    _add_co_listed(graph, papers)
+    _add_shared_authors(graph, papers)
+    log.debug("graph: %d papers, %d edges", graph.number_of_nodes(), graph.number_of_edges())
+    return graph
+
+
+def _node_attributes(paper: PaperView) -> dict[str, Any]:
+    return {
+        "title": paper.title,
+        "year": paper.year,
+        "published": paper.published,
+        "aliases": list(paper.aliases),
+        "topic": paper.topic,
+        "sections": [f"{list_name} > {section}" for list_name, section in paper.sections],
+        "is_stub": paper.is_stub,
+    }
+
+
+def add_edge(
+    graph: nx.MultiDiGraph, later: str, earlier: str, kind: str, evidence: str, confidence: float
+) -> None:
+    """Add or strengthen the one edge of `kind` between two papers (the stronger evidence stays)."""
+    if later == earlier or later not in graph or earlier not in graph:
+        return
+    existing = graph.get_edge_data(later, earlier, key=kind)
+    if existing is not None and existing["confidence"] >= confidence:
+        return
+    graph.add_edge(
+        later, earlier, key=kind, kind=kind, evidence=evidence, confidence=round(confidence, 4)
+    )
+
+
+def _add_citations(graph: nx.MultiDiGraph, citations: Iterable[tuple[str, str]]) -> None:
+    for citing, cited in citations:
+        add_edge(
+            graph, citing, cited, CITES, "cited in Semantic Scholar references", CITES_CONFIDENCE
+        )
+
+
+def _add_builds_on(graph: nx.MultiDiGraph, papers: Sequence[PaperView]) -> None:
+    names = catalogue_names(papers)
+    for paper in papers:
+        for match in named_methods(paper, names):
+            earlier = match.name.paper_id
+            if compare_time(graph.nodes[earlier], graph.nodes[paper.id]) not in (-1, 0):
+                continue  # a paper cannot build on work that appeared after it
+            confidence = BUILDS_ON_CONFIDENCE[match.field] * match.name.trust
+            evidence = _naming_evidence(short_name(graph, paper.id), match.field, match.name.text)
+            add_edge(graph, paper.id, earlier, BUILDS_ON, evidence, confidence)
+
+
+def _naming_evidence(namer: str, field: str, name: str) -> str:
+    if field == "builds_on list":
+        return f"notes on {namer} list '{name}' among the methods it builds on"
+    return f"{field} of {namer} names '{name}'"
+
+
+def _add_similar(graph: nx.MultiDiGraph, pairs: Iterable[tuple[str, str, float]]) -> None:
+    for first, second, cosine in pairs:
+        if first not in graph or second not in graph:
+            continue
+        later, earlier = _later_first(graph, first, second)
+        evidence = f"embedding similarity {cosine:.2f}"
+        add_edge(
+            graph, later, earlier, SIMILAR, evidence, SIMILAR_SCALE * max(0.0, min(1.0, cosine))
+        )
+
+
+def _add_co_listed(graph: nx.MultiDiGraph, papers: Sequence[PaperView]) -> None:
+    members: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for paper in papers:
+        for mention in paper.mentions:
+            seen = members[(mention.list, mention.section)]
+            seen[paper.id] = min(seen.get(paper.id, mention.line), mention.line)
+    for (list_name, section), lines in members.items():
+        ordered = sorted(lines, key=lambda paper_id: lines[paper_id])
+        for position, earlier in enumerate(ordered):
+            for later in ordered[position + 1 :]:
+                first = short_name(graph, earlier)
+                evidence = f"both in '{list_name} > {section}', {first} listed first"
+                add_edge(graph, later, earlier, CO_LISTED, evidence, CO_LISTED_CONFIDENCE)
+
+
+def _add_shared_authors(graph: nx.MultiDiGraph, papers: Sequence[PaperView]) -> None:
+    by_author: dict[str, list[str]] = defaultdict(list)
+    for paper in papers:
+        for author in dict.fromkeys(paper.authors):
+            if author.strip().lower() not in UNKNOWN_AUTHORS:
+                by_author[author].append(paper.id)
+    shared: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for author, paper_ids in by_author.items():
+        for first, second in combinations(sorted(paper_ids), 2):
+            shared[(first, second)].append(author)
+    for (first, second), authors in shared.items():
+        later, earlier = _later_first(graph, first, second)
+        shown = ", ".join(authors[:3]) + (
+            f" and {len(authors) - 3} more" if len(authors) > 3 else ""
+        )
+        confidence = min(0.35, SHARES_AUTHOR_CONFIDENCE + 0.05 * (len(authors) - 1))
+        add_edge(graph, later, earlier, SHARES_AUTHOR, f"both by {shown}", confidence)
+
+
+def _later_first(graph: nx.MultiDiGraph, first: str, second: str) -> tuple[str, str]:
+    order = compare_time(graph.nodes[first], graph.nodes[second])
+    if order == 1 or (order in (0, None) and first > second):
+        return first, second
+    return second, first
+
+
+def short_name(graph: nx.MultiDiGraph, paper_id: str) -> str:
+    """How evidence names a paper: its first alias, the name its title starts with, or its id."""
+    node = graph.nodes[paper_id]
+    aliases = node.get("aliases") or []
+    return aliases[0] if aliases else title_name(node["title"]) or paper_id
+
+
+def similar_pairs_from_vectors(
+    ids: Sequence[str],
+    vectors: np.ndarray,
+    *,
+    k: int = SIMILAR_NEIGHBOURS,
+    threshold: float = SIMILAR_THRESHOLD,
+    block: int = 1024,
+) -> list[tuple[str, str, float]]:
+    """Each paper's k nearest neighbours by cosine at or above `threshold`, as (id, id, cosine).
+
+    Exact search in numpy, for callers that hold the vectors already. Rows are scored `block`
+    at a time against all others, so memory stays at block x n (never n x n: 10 GB at 50K).
+    """
+    if len(ids) < 2 or k <= 0:
+        return []
+    matrix = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    unit = matrix / np.where(norms == 0, 1.0, norms)
+    nearest = min(k, len(ids) - 1)
+    ranked: list[tuple[str, list[tuple[str, float]]]] = []
+    for start in range(0, len(ids), block):
+        cosine = unit[start : start + block] @ unit.T
+        rows = np.arange(cosine.shape[0])
+        cosine[rows, rows + start] = -np.inf
+        top = np.argpartition(-cosine, nearest - 1, axis=1)[:, :nearest]
+        for row, columns in enumerate(top):
+            scores = cosine[row, columns]
+            order = np.argsort(-scores, kind="stable")
+            ranked.append((ids[start + row], [(ids[columns[i]], float(scores[i])) for i in order]))
+    return similar_pairs(ranked, k=k, threshold=threshold)
+
+
+def similar_pairs(
+    ranked: Iterable[tuple[str, Sequence[tuple[str, float]]]],
+    *,
+    k: int = SIMILAR_NEIGHBOURS,
+    threshold: float = SIMILAR_THRESHOLD,
+) -> list[tuple[str, str, float]]:
+    """Similar pairs from each paper's neighbours (best first, itself left out): its first `k`
+    at or above `threshold`, each pair once as (smaller id, larger id, cosine), sorted."""
+    pairs: dict[tuple[str, str], float] = {}
+    for paper_id, neighbours in ranked:
+        for other, score in list(neighbours)[:k]:
+            if score >= threshold and other != paper_id:
+                first, second = sorted((paper_id, other))
+                pairs[(first, second)] = score
+    return [(first, second, score) for (first, second), score in sorted(pairs.items())]

@@ -1,0 +1,208 @@
+"""Catalogue health: mislabelled links, one paper linked in several forms, unresolved links
+and unresolved text citations.
+
+Imports `catalogue` and the arXiv client's title helpers. A link text is judged right when it
+resembles the paper's title, names the paper by a well-known name, or cites its first author.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlmodel import Session
+
+from speechgraph.catalogue.queries import list_mentions, load_papers
+from speechgraph.clients.arxiv import normalize_title, title_similarity
+from speechgraph.records import ARXIV, PaperView
+
+TITLE_LIKE = 0.6  # link texts are often shortened titles: "ECAPA-TDNN: Emphasized Channel ..."
+GENERIC_TEXTS = {"paper", "pdf", "arxiv", "link", "here", "abs", "html"}
+
+
+@dataclass
+class AuditReport:
+    mislabelled: list[dict[str, Any]] = field(default_factory=list)
+    several_forms: list[dict[str, Any]] = field(default_factory=list)
+    unresolved_links: list[dict[str, Any]] = field(default_factory=list)
+    unresolved_citations: list[dict[str, Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "counts": {
+                "mislabelled": len(self.mislabelled),
+                "several_forms": len(self.several_forms),
+                "unresolved_links": len(self.unresolved_links),
+                "unresolved_citations": len(self.unresolved_citations),
+            },
+            "mislabelled": self.mislabelled,
+            "several_forms": self.several_forms,
+            "unresolved_links": self.unresolved_links,
+            "unresolved_citations": self.unresolved_citations,
+        }
+
+
+def audit_catalogue(session: Session) -> AuditReport:
+    papers = {paper.id: paper for paper in load_papers(session)}
+    mentions = list_mentions(session)
+    report = AuditReport()
+    for mention in mentions:
+        paper = papers.get(mention["paper_id"] or "")
+        if mention["kind"] == ARXIV and paper is not None and mention["resolution"] == "link":
+            finding = judge_label(mention, paper, papers.values())
+            if finding is not None:
+                report.mislabelled.append(finding)
+        elif mention["paper_id"] is None:
+            target = (
+                report.unresolved_citations
+                if mention["kind"] != ARXIV or not mention["url"]
+                else report.unresolved_links
+            )
+            target.append(_unresolved(mention))
+    report.several_forms = _several_forms(mentions, papers)
+    return report
+
+
+def judge_label(
+    mention: dict[str, Any], paper: PaperView, catalogue: Iterable[PaperView]
+) -> dict[str, Any] | None:
+    """A finding when the link text names something other than the paper it links.
+
+    A text fits when it resembles the title or cites the first author, or when the most specific
+    well-known name it contains is the linked paper's: "Tacotron 2" names 1712.05884 even though
+    it contains "Tacotron", the name of 1703.10135.
+    """
+    texts = _label_texts(mention)
+    if not texts or any(_resembles(text, paper) for text in texts):
+        return None
+    named = _most_specific_names(texts, catalogue)
+    if paper.id in named:
+        return None
+    other = next(iter(named.values())) if len(named) == 1 else None
+    return {
+        "list": mention["list"],
+        "section": mention["section"],
+        "line": mention["line"],
+        "link_text": mention["link_text"],
+        "url": mention["url"],
+        "linked_id": paper.id,
+        "linked_title": paper.title,
+        "names_instead": {"id": other.id, "title": other.title} if other else None,
+        "reason": (
+            f"the text names {other.id} ({other.title})"
+            if other
+            else "the text matches neither the title, a known name nor the first author"
+        ),
+    }
+
+
+def _label_texts(mention: dict[str, Any]) -> list[str]:
+    """The link text, and the table cell around it ('DeepSpeech (Hannun et al.)') if any."""
+    texts = [mention["link_text"], mention["reference"]]
+    useful = []
+    for text in texts:
+        cleaned = (text or "").strip()
+        if cleaned and normalize_title(cleaned) not in GENERIC_TEXTS and cleaned not in useful:
+            useful.append(cleaned)
+    return useful
+
+
+def _resembles(text: str, paper: PaperView) -> bool:
+    normalized = normalize_title(text.rstrip(". …"))
+    if not normalized:
+        return True
+    if normalize_title(paper.title).startswith(normalized):
+        return True
+    return title_similarity(text, paper.title) >= TITLE_LIKE or _cites_first_author(text, paper)
+
+
+def _names(paper: PaperView) -> list[str]:
+    names = list(paper.aliases)
+    if ":" in paper.title:
+        names.append(paper.title.split(":", 1)[0])
+    return [name for name in names if name]
+
+
+def _is_name_in(name: str, normalized_text: str) -> bool:
+    """The name appears in the text as whole words ('Tacotron 2' in 'tacotron 2 google')."""
+    key = normalize_title(name)
+    compact_text = normalized_text.replace(" ", "")
+    if not key:
+        return False
+    if re.search(rf"(^|\s){re.escape(key)}(\s|$)", normalized_text):
+        return True
+    return key.replace(" ", "") == compact_text  # "Tacotron2" / "Tacotron 2"
+
+
+def _cites_first_author(text: str, paper: PaperView) -> bool:
+    """'Hannun et al.' is a right label for a paper whose first author is Awni Hannun."""
+    match = re.search(r"([A-Z][\w'\-]+)\s+et\s+al", text)
+    if not match or not paper.authors:
+        return False
+    return normalize_title(paper.authors[0]).split()[-1] == normalize_title(match.group(1))
+
+
+def _most_specific_names(
+    texts: Sequence[str], catalogue: Iterable[PaperView]
+) -> dict[str, PaperView]:
+    """The papers whose longest matching name is the longest name any paper matches."""
+    best: dict[str, tuple[int, PaperView]] = {}
+    for paper in catalogue:
+        for text in texts:
+            for name in _names(paper):
+                if _is_name_in(name, normalize_title(text)):
+                    length = len(normalize_title(name))
+                    if length > best.get(paper.id, (0, paper))[0]:
+                        best[paper.id] = (length, paper)
+    if not best:
+        return {}
+    longest = max(length for length, _ in best.values())
+    return {paper_id: paper for paper_id, (length, paper) in best.items() if length == longest}
+
+
+def _several_forms(
+    mentions: Sequence[dict[str, Any]], papers: dict[str, PaperView]
+) -> list[dict[str, Any]]:
+    """Papers reached through more than one link form (abs/pdf/html, versions, text citation)."""
+    forms: dict[str, set[str]] = defaultdict(set)
+    places: dict[str, list[str]] = defaultdict(list)
+    for mention in mentions:
+        if mention["paper_id"] is None:
+            continue
+        form = _form(mention)
+        forms[mention["paper_id"]].add(form)
+        places[mention["paper_id"]].append(f"{mention['list']}:{mention['line']} {form}")
+    return [
+        {
+            "id": paper_id,
+            "title": papers[paper_id].title if paper_id in papers else None,
+            "forms": sorted(found),
+            "places": places[paper_id],
+        }
+        for paper_id, found in sorted(forms.items())
+        if len(found) > 1
+    ]
+
+
+def _form(mention: dict[str, Any]) -> str:
+    if mention["kind"] != ARXIV or not mention["url"]:
+        return f"{mention['kind']} citation"
+    url = mention["url"]
+    kind = next((part for part in ("pdf", "html", "abs") if f"/{part}/" in url), "other")
+    version = f"v{mention['linked_version']}" if mention["linked_version"] else "no version"
+    return f"arxiv {kind} ({version})"
+
+
+def _unresolved(mention: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "list": mention["list"],
+        "section": mention["section"],
+        "line": mention["line"],
+        "kind": mention["kind"],
+        "reference": mention["reference"] or mention["link_text"],
+        "url": mention["url"],
+        "reason": mention["resolution_detail"],
+    }

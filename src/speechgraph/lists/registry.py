@@ -1,0 +1,180 @@
+"""Reading-list sources: the lists named in ingest/sources.toml or on the command line, read
+from a file or a URL, parsed, with the snapshot's record of a list as the fallback.
+
+Imports `config`, `errors`, `records`, `sources`, `snapshot`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from speechgraph.catalogue.snapshot import Snapshot
+from speechgraph.config import Settings
+from speechgraph.errors import ConfigError, ReadingListError
+from speechgraph.lists import parser as sources
+from speechgraph.records import ParsedList
+
+
+@dataclass(frozen=True)
+class ListSource:
+    """A reading list to read: by name, from a local path and/or a URL."""
+
+    name: str
+    path: Path | None = None
+    url: str | None = None
+    label: str | None = None  # the path as written in sources.toml
+
+    @property
+    def location(self) -> str:
+        return self.label or (str(self.path) if self.path else (self.url or self.name))
+
+
+@dataclass
+class LoadedList:
+    source: ListSource
+    parsed: ParsedList
+    origin: str  # "file" | "url" | "snapshot"
+    content_hash: str | None
+    warning: str | None = None
+
+
+def load_sources(settings: Settings) -> list[ListSource]:
+    """The configured reading lists from ingest/sources.toml (paths relative to that file)."""
+    path = settings.sources_file
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return []
+    except (OSError, tomllib.TOMLDecodeError) as error:
+        raise ConfigError(f"sources file {path} is invalid ({error}): fix or remove it") from None
+    found = []
+    for entry in data.get("list", []):
+        if "name" not in entry or not ({"path", "url"} & entry.keys()):
+            raise ConfigError(f"sources file {path}: every [[list]] needs a name and a path or url")
+        list_path = (path.parent / entry["path"]).resolve() if entry.get("path") else None
+        found.append(ListSource(entry["name"], list_path, entry.get("url"), entry.get("path")))
+    return found
+
+
+def source_from_argument(argument: str) -> ListSource:
+    """A `--list PATH_OR_URL` argument as a source named after its file."""
+    if argument.startswith(("http://", "https://")):
+        name = argument.rstrip("/").rsplit("/", 1)[-1] or argument
+        return ListSource(name=name, url=argument)
+    path = Path(argument).expanduser().resolve()
+    return ListSource(name=path.stem, path=path)
+
+
+def read_list(source: ListSource, *, offline: bool, timeout: float) -> tuple[str, str]:
+    """The list's text and where it came from ("file" or "url")."""
+    if source.path is not None and (source.path.exists() or source.url is None or offline):
+        return read_list_file(source.path), "file"
+    if source.url is None:
+        raise ReadingListError(f"reading list {source.name} has neither a path nor a URL")
+    if offline:
+        raise ReadingListError(
+            f"reading list {source.url} is a URL and --offline reads no network: "
+            "drop --offline or give a local copy"
+        )
+    return _download_list(source.url, timeout), "url"
+
+
+def _download_list(url: str, timeout: float) -> str:
+    request = urllib.request.Request(url, headers={"User-Agent": "speechgraph"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            raw = response.read(20_000_000)
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        reason = getattr(error, "reason", error)
+        raise ReadingListError(
+            f"reading list {url} could not be downloaded ({reason}): "
+            "check the URL and your connection"
+        ) from None
+    return decode_list_bytes(raw, url)
+
+
+def load_lists(
+    configured: Sequence[ListSource],
+    extra: Sequence[ListSource],
+    snapshot: Snapshot | None,
+    *,
+    offline: bool,
+    timeout: float,
+) -> list[LoadedList]:
+    """Read and parse every list. A configured list that cannot be read falls back to the
+    snapshot's record of it; an extra (--list) list that cannot be read is an error."""
+    loaded = []
+    for source in [*configured, *extra]:
+        is_extra = source in extra
+        try:
+            text, origin = read_list(source, offline=offline, timeout=timeout)
+        except ReadingListError as error:
+            recorded = snapshot.lists.get(source.name) if snapshot else None
+            if is_extra or recorded is None:
+                raise
+            parsed = ParsedList(source.name, list(recorded.mentions), list(recorded.resources), [])
+            loaded.append(LoadedList(source, parsed, "snapshot", None, warning=str(error)))
+            continue
+        parsed = sources.parse_reading_list(text, source.name)
+        if is_extra:
+            ensure_has_papers(parsed, source.location)
+        digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        loaded.append(LoadedList(source, parsed, origin, digest))
+    return loaded
+
+
+def _looks_binary(text: str) -> bool:
+    if "\x00" in text:
+        return True
+    controls = sum(1 for char in text if not char.isprintable() and char not in "\n\r\t\f")
+    return controls > max(8, len(text) // 20)
+
+
+def read_list_file(path: Path) -> str:
+    """The text of a local reading list.
+
+    Raises ReadingListError naming the path when it is missing, a directory, unreadable,
+    binary, or empty.
+    """
+    if not path.exists():
+        raise ReadingListError(f"reading list {path} does not exist; check the path")
+    if path.is_dir():
+        raise ReadingListError(f"reading list {path} is a directory; give a Markdown file")
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ReadingListError(
+            f"cannot read reading list {path} ({error.strerror}); check its permissions"
+        ) from error
+    return decode_list_bytes(data, str(path))
+
+
+def decode_list_bytes(data: bytes, location: str) -> str:
+    """The text of a reading list read from a file or a URL; raises ReadingListError naming
+    `location` when it is empty or binary."""
+    if not data.strip():
+        raise ReadingListError(f"reading list {location} is empty; add paper links to it")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = data.decode("latin-1")
+    if _looks_binary(text):
+        raise ReadingListError(
+            f"reading list {location} is not text (binary data); give a Markdown or text file"
+        )
+    return text
+
+
+def ensure_has_papers(parsed: ParsedList, location: str) -> None:
+    """Raises ReadingListError when a parsed list has no paper links or citations."""
+    if not parsed.mentions:
+        raise ReadingListError(
+            f"reading list {location} has no paper links (arXiv, DOI, publisher) or "
+            "citations; check that it is a list of papers"
+        )

@@ -1,0 +1,63 @@
+"""Search quality: nDCG@10 and recall@5 of dense, lexical and hybrid search over judged queries
+(bench/eval_queries.json holds ours for the seed catalogue).
+
+Imports `search`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from speechgraph.search.hybrid import MODES, Searcher
+
+DEPTH = 100
+
+
+def ndcg_at(ranked: Sequence[str], relevant: dict[str, int], k: int = 10) -> float:
+    """Normalised discounted cumulative gain of `ranked` against graded judgements (gain 2^g-1)."""
+    gains = [relevant.get(paper_id, 0) for paper_id in ranked[:k]]
+    dcg = sum((2**gain - 1) / math.log2(rank + 2) for rank, gain in enumerate(gains))
+    ideal = sorted(relevant.values(), reverse=True)[:k]
+    idcg = sum((2**gain - 1) / math.log2(rank + 2) for rank, gain in enumerate(ideal))
+    return dcg / idcg if idcg else 0.0
+
+
+def recall_at(ranked: Sequence[str], relevant: dict[str, int], k: int = 5) -> float:
+    """Share of the relevant papers (any grade) in the top k, out of at most k."""
+    wanted = {paper_id for paper_id, grade in relevant.items() if grade > 0}
+    return len(wanted & set(ranked[:k])) / min(len(wanted), k) if wanted else 0.0
+
+
+def load_judgements(path: Path) -> list[dict[str, Any]]:
+    return list(json.loads(path.read_text(encoding="utf-8"))["queries"])
+
+
+def rank_all(searcher: Searcher, queries: Sequence[dict[str, Any]]) -> list[dict[str, list[str]]]:
+    """For each judged query, the ranked ids of every mode (top DEPTH)."""
+    return [
+        {
+            mode: [hit.id for hit in searcher.search(item["query"], DEPTH, mode).results]
+            for mode in MODES
+        }
+        for item in queries
+    ]
+
+
+def score_modes(
+    queries: Sequence[dict[str, Any]], rankings: Sequence[dict[str, list[str]]]
+) -> dict[str, dict[str, float]]:
+    """Mean nDCG@10 and recall@5 per mode."""
+    table: dict[str, dict[str, float]] = {}
+    for mode in rankings[0] if rankings else []:
+        pairs = [
+            (item["relevant"], ranked[mode]) for item, ranked in zip(queries, rankings, strict=True)
+        ]
+        table[mode] = {
+            "ndcg@10": sum(ndcg_at(found, relevant) for relevant, found in pairs) / len(pairs),
+            "recall@5": sum(recall_at(found, relevant) for relevant, found in pairs) / len(pairs),
+        }
+    return table
