@@ -23,16 +23,12 @@ from fake_arxiv import (
     malformed_feed,
     status_response,
 )
-from speechgraph.clients.arxiv import (
-    TITLE_MATCH_THRESHOLD,
-    ArxivClient,
-    normalize_title,
-    split_arxiv_id,
-    title_similarity,
-)
+from speechgraph.clients.arxiv import TITLE_MATCH_THRESHOLD, ArxivClient
 from speechgraph.config import Settings
 from speechgraph.errors import ArxivBadResponse, ArxivUnavailable
+from speechgraph.ids import parse_arxiv_id
 from speechgraph.records import PaperRecord
+from speechgraph.text import normalize_title, title_similarity
 
 # Made-up papers: invented titles, authors and one-line summaries.
 UNITS = PaperRecord(
@@ -411,8 +407,8 @@ def test_title_search_of_punctuation_only_asks_nothing(
         ("hello", None),
     ],
 )
-def test_split_arxiv_id(raw: str, expected: tuple[str, int | None] | None) -> None:
-    assert split_arxiv_id(raw) == expected
+def test_parse_arxiv_id(raw: str, expected: tuple[str, int | None] | None) -> None:
+    assert parse_arxiv_id(raw) == expected
 
 
 def test_normalize_title() -> None:

@@ -29,7 +29,6 @@ from fake_s2 import (
 from speechgraph.clients.citations import (
     FIELDS,
     CitationClient,
-    normalise_arxiv_id,
     parse_paper,
 )
 from speechgraph.config import Settings
@@ -144,22 +143,6 @@ def test_ids_are_normalised_deduplicated_and_sent_with_fields(
     assert request.ids == ["ARXIV:1706.03762", "ARXIV:2006.11477"]
     assert request.query["fields"] == [FIELDS]
     assert request.headers["content-type"] == "application/json"
-
-
-@pytest.mark.parametrize(
-    ("raw", "expected"),
-    [
-        ("2006.11477", "2006.11477"),
-        ("2006.11477v12", "2006.11477"),
-        ("arXiv:1706.03762v5", "1706.03762"),
-        ("hep-th/9901001v2", "hep-th/9901001"),
-        ("math.GT/0309136v2", "math/0309136"),
-        (" not-an-id ", "not-an-id"),
-        ("2006.1147", "2006.1147"),
-    ],
-)
-def test_normalise_arxiv_id(raw: str, expected: str) -> None:
-    assert normalise_arxiv_id(raw) == expected
 
 
 def test_empty_input_sends_nothing(make_client: MakeClient, fake_s2: FakeS2) -> None:

@@ -12,14 +12,8 @@ import pytest
 
 from speechgraph import records
 from speechgraph.errors import InvalidPaperId, PaperNotFound, ReadingListError
-from speechgraph.lists.links import (
-    classify_url,
-    find_arxiv_ids_in_text,
-    find_paper_id,
-    normalize_arxiv_id,
-    parse_arxiv_url,
-    parse_doi,
-)
+from speechgraph.ids import find_arxiv_ids_in_text, normalize_arxiv_id, parse_arxiv_url, parse_doi
+from speechgraph.lists.links import classify_url, find_paper_id
 from speechgraph.lists.parser import clean_text, parse_reading_list
 from speechgraph.lists.registry import ensure_has_papers, read_list_file
 from speechgraph.records import Mention, ParsedList

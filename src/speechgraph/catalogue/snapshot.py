@@ -7,9 +7,7 @@ arXiv's text, fetched live and kept only in the user's own database.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field, fields
 from datetime import date
 from pathlib import Path
@@ -20,6 +18,7 @@ from sqlmodel import Session, col, select
 from speechgraph.catalogue import schema as models
 from speechgraph.catalogue.queries import load_papers
 from speechgraph.errors import SnapshotError
+from speechgraph.files import atomic_write_text
 from speechgraph.records import Mention, PaperRecord, Resource
 
 SNAPSHOT_FORMAT = 1
@@ -130,13 +129,7 @@ def snapshot_from_catalogue(session: Session) -> dict[str, Any]:
 
 def write_snapshot(data: dict[str, Any], path: Path) -> None:
     """Write atomically: a crash leaves the previous snapshot in place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=".snapshot-", suffix=".json")
-    with os.fdopen(handle, "w", encoding="utf-8") as stream:
-        json.dump(data, stream, indent=1, ensure_ascii=False)
-        stream.write("\n")
-    os.chmod(temporary, 0o644)
-    os.replace(temporary, path)
+    atomic_write_text(path, json.dumps(data, indent=1, ensure_ascii=False) + "\n")
 
 
 def _paper_to_json(view: Any) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from speechgraph.cli.common import (
     settings_of,
     table,
 )
-from speechgraph.lists.markdown import shorten
+from speechgraph.text import shorten
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
 

@@ -107,7 +107,7 @@ def describe_sync(summary: dict[str, Any]) -> str:
 
 
 def _print_hits(results: list[dict[str, Any]]) -> None:
-    from speechgraph.lists.markdown import shorten
+    from speechgraph.text import shorten
 
     if not results:
         typer.echo("no papers match")

@@ -6,11 +6,8 @@ Built on the `arxiv` package and `requests`; imports only `config`, `errors`, `r
 
 from __future__ import annotations
 
-import difflib
 import logging
-import re
 import time
-import unicodedata
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,9 +19,10 @@ import requests
 from speechgraph import __version__
 from speechgraph.clients.http import Pacer, backoff_seconds, parse_retry_after
 from speechgraph.config import Settings
-from speechgraph.errors import ArxivBadResponse, ArxivUnavailable, InvalidPaperId
-from speechgraph.lists.links import normalize_arxiv_id
+from speechgraph.errors import ArxivBadResponse, ArxivUnavailable
+from speechgraph.ids import parse_arxiv_id
 from speechgraph.records import PaperRecord, TitleMatch
+from speechgraph.text import normalize_title, title_similarity
 
 logger = logging.getLogger(__name__)
 
@@ -112,48 +110,11 @@ def _check_atom_feed(content: bytes) -> None:
             logger.warning("arXiv reported an error: %s", entry.findtext(_ATOM_SUMMARY, "").strip())
 
 
-def split_arxiv_id(raw: str) -> tuple[str, int | None] | None:
-    """`"2006.11477v3"` -> `("2006.11477", 3)`, `"math.GT/0309136"` -> `("math/0309136", None)`.
-
-    `links.normalize_arxiv_id`, but None for a string that is not an arXiv id. Old-style
-    subject classes are dropped because arXiv's canonical id (and its answer) has none.
-    """
-    try:
-        return normalize_arxiv_id(raw)
-    except InvalidPaperId:
-        return None
-
-
-def normalize_title(title: str) -> str:
-    """Lowercase, strip accents and punctuation, collapse whitespace: the form titles compare in."""
-    decomposed = unicodedata.normalize("NFKD", title)
-    no_accents = "".join(char for char in decomposed if not unicodedata.combining(char))
-    words = re.sub(r"[\W_]+", " ", no_accents.casefold())
-    return " ".join(words.split())
-
-
-def title_similarity(a: str, b: str) -> float:
-    """Similarity in [0, 1] of two titles, compared in `normalize_title` form.
-
-    score = (SequenceMatcher ratio of the two strings + Dice overlap of their word sets) / 2,
-    where Dice = 2·|A∩B| / (|A| + |B|). The character ratio forgives typos and punctuation; the
-    word overlap stops a title that differs by one meaningful word (a sequel, "Recognition" vs
-    "Translation") from scoring high just because most characters agree.
-    """
-    left, right = normalize_title(a), normalize_title(b)
-    if not left or not right:
-        return 0.0
-    ratio = difflib.SequenceMatcher(None, left, right).ratio()
-    left_words, right_words = set(left.split()), set(right.split())
-    dice = 2 * len(left_words & right_words) / (len(left_words) + len(right_words))
-    return (ratio + dice) / 2
-
-
 def result_to_record(result: arxiv.Result) -> PaperRecord | None:
     """Convert one `arxiv.Result`; None for arXiv's "Error" pseudo-entries and unknown ids."""
     if "/api/errors" in result.entry_id:
         return None
-    parsed = split_arxiv_id(result.get_short_id())
+    parsed = parse_arxiv_id(result.get_short_id())
     if parsed is None:
         logger.warning("ignoring arXiv entry with an unrecognised id: %s", result.entry_id)
         return None
@@ -273,7 +234,7 @@ class ArxivClient:
         wanted: dict[str, None] = {}
         result = FetchResult()
         for raw in arxiv_ids:
-            parsed = split_arxiv_id(raw)
+            parsed = parse_arxiv_id(raw)
             if parsed is None:
                 logger.warning("not an arXiv id, not fetched: %r", raw)
                 result.missing.append(raw)

@@ -6,13 +6,10 @@ Plain HTTP with `requests`, paced, retried with back-off, and cached on disk. Im
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import logging
-import os
 import re
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
@@ -23,8 +20,9 @@ import requests
 
 from speechgraph.clients.http import Pacer, backoff_seconds, parse_retry_after
 from speechgraph.config import Settings
-from speechgraph.errors import CitationServiceUnavailable, InvalidPaperId
-from speechgraph.lists.links import normalize_arxiv_id
+from speechgraph.errors import CitationServiceUnavailable
+from speechgraph.files import atomic_write_bytes
+from speechgraph.ids import parse_arxiv_id
 from speechgraph.records import CitationRecord, Reference
 
 logger = logging.getLogger(__name__)
@@ -142,7 +140,7 @@ class CitationClient:
         Raises CitationServiceUnavailable when the service keeps failing, rejects a request,
         or answers with an array that does not match the request.
         """
-        ids = sorted({normalise_arxiv_id(raw) for raw in arxiv_ids if raw and raw.strip()})
+        ids = sorted({_without_version(raw) for raw in arxiv_ids if raw and raw.strip()})
         result = CitationResult()
         for start in range(0, len(ids), self.batch_size):
             batch = ids[start : start + self.batch_size]
@@ -171,7 +169,7 @@ class CitationClient:
             return cached, True
         payload, raw = self._post_with_retries(ids)
         if cache_file is not None:
-            _write_atomically(cache_file, raw)
+            _write_cache(cache_file, raw)
         return payload, False
 
     def _cache_file(self, ids: list[str]) -> Path | None:
@@ -266,16 +264,10 @@ class CitationClient:
         )
 
 
-def normalise_arxiv_id(raw: str) -> str:
-    """`arXiv:2006.11477v3` → `2006.11477`; `math.GT/0309136v2` → `math/0309136`.
-
-    `links.normalize_arxiv_id` without the version; a string that is not an arXiv id comes
-    back stripped of surrounding whitespace but otherwise unchanged.
-    """
-    try:
-        return normalize_arxiv_id(raw)[0]
-    except InvalidPaperId:
-        return raw.strip()
+def _without_version(raw: str) -> str:
+    """The arXiv id of `raw` without its version; other strings come back stripped."""
+    parsed = parse_arxiv_id(raw)
+    return parsed[0] if parsed else raw.strip()
 
 
 def parse_paper(arxiv_id: str, item: dict[str, Any]) -> CitationRecord:
@@ -308,7 +300,7 @@ def _parse_reference(raw: object) -> Reference | None:
     reference = Reference(
         title=_text_or_none(raw.get("title")),
         year=_as_int(raw.get("year")),
-        arxiv_id=normalise_arxiv_id(arxiv_id) if arxiv_id else None,
+        arxiv_id=_without_version(arxiv_id) if arxiv_id else None,
         doi=_normalise_doi(doi_text) if doi_text else None,
         s2_id=_text_or_none(raw.get("paperId")),
     )
@@ -388,19 +380,9 @@ def _read_cache(path: Path, expected_length: int) -> list[Any] | None:
     return payload
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temporary file so readers never see half a file."""
+def _write_cache(path: Path, data: bytes) -> None:
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(handle, "wb") as temp_file:
-                temp_file.write(data)
-            os.replace(temp_name, path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp_name)
-            raise
+        atomic_write_bytes(path, data)
     except OSError as exc:
         # The cache only saves requests; a read-only data directory must not stop a refresh.
         logger.warning("cannot write citation cache file %s: %s", path, exc)

@@ -18,10 +18,11 @@ import networkx as nx
 import numpy as np
 from sklearn.cluster import AgglomerativeClustering, KMeans
 from sklearn.decomposition import PCA
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, CountVectorizer
+from sklearn.feature_extraction.text import CountVectorizer
 from sklearn.metrics import normalized_mutual_info_score, silhouette_score
 
 from speechgraph.graph.edges import BUILDS_ON, CITES, SIMILAR
+from speechgraph.text import RESEARCH_WORDS, STOP_WORDS
 
 log = logging.getLogger(__name__)
 
@@ -36,16 +37,8 @@ SILHOUETTE_SAMPLE = 3000
 # Average-linkage agglomerative clustering holds an n x n distance matrix (200 MB at 5K
 # papers, 20 GB at 50K): above this many papers only k-means and Louvain compete.
 AGGLOMERATIVE_LIMIT = 3000
-# Words every speech paper uses; they name no topic.
-STOP_WORDS = ENGLISH_STOP_WORDS | {
-    "paper", "papers", "propose", "proposed", "proposes", "present", "presents", "introduce",
-    "introduces", "introduced", "model", "models", "approach", "approaches", "method",
-    "methods", "based", "using", "use", "uses", "used", "results", "result", "new", "show",
-    "shows", "work", "works", "it", "its", "study", "framework", "task", "tasks", "performance",
-    "improves", "improve", "improved", "achieves", "data", "training", "trained", "train",
-    "later", "earlier", "like", "such", "also", "well", "better", "way", "makes", "make",
-    "single", "small", "simple", "strong", "widely", "standard", "original", "main", "large-scale",
-}  # fmt: skip
+# Function words and research boilerplate name no topic.
+LABEL_STOP_WORDS = STOP_WORDS | RESEARCH_WORDS
 
 
 @dataclass
@@ -349,7 +342,7 @@ def distinctive_terms(documents: Sequence[str], count: int = LABEL_TERMS) -> lis
     if not any(document.strip() for document in documents):
         return [[] for _ in documents]
     vectorizer = CountVectorizer(
-        stop_words=sorted(STOP_WORDS),
+        stop_words=sorted(LABEL_STOP_WORDS),
         ngram_range=(1, 2),
         token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z0-9+\-]*[a-zA-Z0-9+]\b",
         lowercase=True,

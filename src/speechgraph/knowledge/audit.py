@@ -16,11 +16,10 @@ from typing import Any
 from sqlmodel import Session
 
 from speechgraph.catalogue.queries import list_mentions, load_papers
-from speechgraph.clients.arxiv import normalize_title, title_similarity
 from speechgraph.records import ARXIV, PaperView
+from speechgraph.text import LINK_WORDS, normalize_title, title_similarity
 
 TITLE_LIKE = 0.6  # link texts are often shortened titles: "ECAPA-TDNN: Emphasized Channel ..."
-GENERIC_TEXTS = {"paper", "pdf", "arxiv", "link", "here", "abs", "html"}
 
 
 @dataclass
@@ -105,7 +104,7 @@ def _label_texts(mention: dict[str, Any]) -> list[str]:
     useful = []
     for text in texts:
         cleaned = (text or "").strip()
-        if cleaned and normalize_title(cleaned) not in GENERIC_TEXTS and cleaned not in useful:
+        if cleaned and normalize_title(cleaned) not in LINK_WORDS and cleaned not in useful:
             useful.append(cleaned)
     return useful
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from speechgraph.records import PaperView
+from speechgraph.text import LINK_WORDS
 
 # Trust in a name by where it came from: reading lists sometimes label a link with another
 # paper's name ("FastSpeech" linking WaveGlow), so link texts rank below our curated aliases.
@@ -23,7 +24,6 @@ MAX_NAME_CHARS = 40
 _TOKEN = re.compile(r"\+\+|[a-z]+|\d+")
 _DOT_ZERO = re.compile(r"(\d)\.0\b")
 _WORD = re.compile(r"\S+")
-_NOT_NAMES = {"paper", "pdf", "arxiv", "link", "here", "code", "project", "blog", "survey"}
 
 
 @dataclass(frozen=True)
@@ -79,7 +79,7 @@ def _is_usable_link_text(text: str, paper: PaperView) -> bool:
     if len(text) > MAX_NAME_CHARS or len(text.split()) > MAX_NAME_WORDS or "et al" in text:
         return False
     tokens = set(tokenize(text))
-    if not tokens or tokens <= _NOT_NAMES:
+    if not tokens or tokens <= LINK_WORDS:
         return False
     known = set(tokenize(paper.title))
     for alias in paper.aliases:

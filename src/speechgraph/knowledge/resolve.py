@@ -16,8 +16,9 @@ from sqlmodel import col, select
 from speechgraph.catalogue import schema as models
 from speechgraph.catalogue.snapshot import Snapshot, reference_key
 from speechgraph.catalogue.store import Store
-from speechgraph.clients.arxiv import TITLE_MATCH_THRESHOLD, normalize_title, title_similarity
+from speechgraph.clients.arxiv import TITLE_MATCH_THRESHOLD
 from speechgraph.records import ARXIV, Mention, PaperRecord
+from speechgraph.text import normalize_title, title_similarity
 
 if TYPE_CHECKING:
     from speechgraph.lists.registry import LoadedList

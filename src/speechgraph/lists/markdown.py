@@ -330,9 +330,3 @@ def table_cells(row: str) -> list[tuple[int, str]]:
 
 def is_table_separator(row: str) -> bool:
     return bool(re.fullmatch(r"\s*\|?[\s:|-]+\|?\s*", row)) and "-" in row
-
-
-def shorten(text: str, width: int = 90) -> str:
-    """`text` on one line, cut to `width` characters with an ellipsis."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= width else flat[: width - 1] + "…"

@@ -12,13 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from speechgraph import records
-from speechgraph.lists.links import (
-    classify_url,
-    find_arxiv_ids_in_text,
-    is_research_blog,
-    parse_arxiv_url,
-    parse_doi,
-)
+from speechgraph.ids import find_arxiv_ids_in_text, parse_arxiv_url, parse_doi
+from speechgraph.lists.links import classify_url, is_research_blog
 from speechgraph.lists.markdown import (
     PSEUDO_HEADING_LEVEL,
     Block,
@@ -42,9 +37,9 @@ from speechgraph.lists.prose import (
     looks_like_title,
     split_label,
     system_name,
-    word_set,
 )
 from speechgraph.records import Mention, ParsedList, Resource
+from speechgraph.text import word_set
 
 __all__ = ["clean_text", "parse_reading_list"]
 

@@ -8,11 +8,7 @@ from __future__ import annotations
 
 import re
 
-
-def word_set(text: str) -> frozenset[str]:
-    """The whitespace-separated words of `text`; keeps long constant lists readable."""
-    return frozenset(text.split())
-
+from speechgraph.text import LINK_WORDS, STOP_WORDS, word_set
 
 # --- citations written as prose ----------------------------------------------------
 
@@ -29,8 +25,6 @@ _VENUE = re.compile(
     r"Letters|Journal|Workshop|Symposium|NeurIPS|ICML|ICLR|ACL|EMNLP|CVPR|arXiv)\b"
 )
 _ANY_YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
-_SMALL_WORDS = {"a", "an", "and", "as", "at", "by", "for", "from", "in", "into", "of", "on",
-                "or", "the", "to", "via", "with", "vs", "vs."}  # fmt: skip
 
 
 def is_citation(text: str) -> bool:
@@ -72,7 +66,7 @@ def looks_like_title(text: str) -> bool:
         return False
     if not words[0][0].isupper():
         return False
-    significant = [word for word in words if word.lower() not in _SMALL_WORDS]
+    significant = [word for word in words if word.lower() not in STOP_WORDS]
     capitalised = [word for word in significant if word[0].isupper() or word[0].isdigit()]
     return len(capitalised) >= 0.8 * len(significant)
 
@@ -85,7 +79,6 @@ _GENERIC_WORDS = word_set(
     "api tutorial course demo video paper pdf link here blog introduction overview series "
     "book"
 )
-_NOT_A_TITLE = word_set("paper pdf slides link here code repo")
 _ORG_SUFFIX = re.compile(r"\s+[-–—]\s+.*$")
 _ORG_YEAR = re.compile(r"\s*\(([^()]*?),?\s*((?:19|20)\d\d)\)\s*$")
 _YEAR_PREFIX = re.compile(r"^\s*((?:19|20)\d\d)[.,:]\s")
@@ -129,4 +122,4 @@ def is_title_like(text: str) -> bool:
     """Link text that can stand as a title ("CTC", "Speak, Read and Prompt"), unlike
     "X-vector Paper" or "[pdf]"."""
     words = text.lower().split()
-    return bool(words) and not any(word.strip(".,:[]") in _NOT_A_TITLE for word in words)
+    return bool(words) and not any(word.strip(".,:[]") in LINK_WORDS for word in words)

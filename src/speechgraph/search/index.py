@@ -22,7 +22,7 @@ import faiss
 import numpy as np
 
 from speechgraph.errors import IndexOutOfDate
-from speechgraph.search.encoder import atomic_write_text
+from speechgraph.files import atomic_write_text
 
 log = logging.getLogger(__name__)
 

@@ -16,67 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from speechgraph.errors import IndexOutOfDate
-from speechgraph.search.encoder import atomic_path
+from speechgraph.files import atomic_path
+from speechgraph.text import STOP_WORDS
 
 LEXICAL_FILE = "lexical.sqlite"
 MAX_TERMS = 32
 # Column weights for bm25(): title and names (aliases, link texts) say most about a paper.
 _WEIGHTS = (0.0, 4.0, 3.0, 1.0, 1.0)
-_STOPWORDS = frozenset(
-    {
-        "a",
-        "about",
-        "an",
-        "and",
-        "are",
-        "as",
-        "at",
-        "be",
-        "by",
-        "can",
-        "do",
-        "does",
-        "for",
-        "from",
-        "get",
-        "how",
-        "i",
-        "in",
-        "into",
-        "is",
-        "it",
-        "its",
-        "me",
-        "my",
-        "of",
-        "on",
-        "or",
-        "that",
-        "the",
-        "their",
-        "there",
-        "these",
-        "this",
-        "to",
-        "use",
-        "used",
-        "using",
-        "via",
-        "was",
-        "what",
-        "when",
-        "where",
-        "which",
-        "who",
-        "why",
-        "with",
-        "without",
-        "you",
-        "your",
-        "paper",
-        "papers",
-    }
-)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
@@ -95,14 +41,14 @@ def query_terms(query: str) -> list[str]:
     Only letters and digits survive, so FTS5 syntax (quotes, `*`, NEAR, AND, `--`) in a query is
     plain text here.
     """
-    terms = [word for word in _WORD.findall(query.lower()) if word not in _STOPWORDS]
+    terms = [word for word in _WORD.findall(query.lower()) if word not in STOP_WORDS]
     return list(dict.fromkeys(terms))[:MAX_TERMS]
 
 
 def is_only_common_words(query: str) -> bool:
     """Whether `query` has words and every one is a stopword (so no keyword can match)."""
     words = _WORD.findall(query.lower())
-    return bool(words) and all(word in _STOPWORDS for word in words)
+    return bool(words) and all(word in STOP_WORDS for word in words)
 
 
 def _match_expression(terms: Iterable[str]) -> str:

@@ -18,11 +18,11 @@ from typing import Any
 
 import numpy as np
 
+from speechgraph.files import atomic_write_text
 from speechgraph.search.encoder import (
     Encoder,
     Progress,
     TorchEncoder,
-    atomic_write_text,
     load_encoder,
     model_fingerprint,
 )

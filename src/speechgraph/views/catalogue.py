@@ -20,9 +20,9 @@ from sqlmodel import Session, col, or_, select
 from speechgraph.catalogue.queries import load_papers
 from speechgraph.catalogue.schema import Citation, Mention, ReadingList
 from speechgraph.graph.edges import BUILDS_ON
-from speechgraph.lists.markdown import shorten
 from speechgraph.records import PaperView
 from speechgraph.search.hybrid import MAX_K, Filters, Hit, Searcher
+from speechgraph.text import shorten
 
 ABSTRACT_LABEL = "Abstract (arXiv)"
 NOTE_LABEL = "Note (written by speechgraph, not an abstract)"
