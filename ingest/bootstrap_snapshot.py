@@ -206,8 +206,7 @@ def main() -> int:
         )
         print(report.summary(), file=sys.stderr)
         store = open_db(settings.db_url)
-        with store.reading() as session:
-            write_snapshot(snapshot_from_catalogue(session), args.out)
+        write_snapshot(snapshot_from_catalogue(store), args.out)
         store.dispose()
     print(f"wrote {args.out}", file=sys.stderr)
     return 0

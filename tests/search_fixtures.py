@@ -15,17 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from speechgraph.catalogue import schema as models
-from speechgraph.catalogue.store import (
-    Store,
-    bump_catalogue_version,
-    open_db,
-    replace_list_entries,
-    upsert_paper,
-    upsert_reading_list,
-)
+from speechgraph.catalogue.store import Store, open_db
 from speechgraph.config import DEFAULT_MODEL, Settings
-from speechgraph.records import ARXIV, PaperRecord
+from speechgraph.records import ARXIV, Mention, PaperRecord, Resolution, ResolvedList
 from speechgraph.search.encoder import TorchEncoder, load_encoder
 
 FIXTURE_FILE = Path(__file__).parent / "data" / "search" / "papers.json"
@@ -51,8 +43,8 @@ def settings_for(data_dir: Path) -> Settings:
 def store_fixture_catalogue(store: Store) -> None:
     """Write the fixture papers, their reading lists and mentions; bump the catalogue version."""
     data = fixture_papers()
-    with store.transaction() as session:
-        mentions: dict[str, list[models.Mention]] = {name: [] for name in data["lists"]}
+    with store.writing() as writer:
+        mentions: dict[str, list[tuple[Mention, Resolution]]] = {name: [] for name in data["lists"]}
         for line, paper in enumerate(data["papers"], start=1):
             record = PaperRecord(
                 arxiv_id=paper["id"],
@@ -62,24 +54,21 @@ def store_fixture_catalogue(store: Store) -> None:
                 categories=paper["categories"],
                 source="snapshot",
             )
-            upsert_paper(session, record, note=paper["note"])
+            writer.upsert_paper(record, note=paper["note"])
             if paper.get("list"):
-                mentions[paper["list"]].append(
-                    models.Mention(
-                        list_id=0,
-                        paper_id=paper["id"],
-                        section=paper["section"],
-                        link_text=paper["title"].split(":")[0],
-                        line=line,
-                        kind=ARXIV,
-                        url=f"https://arxiv.org/abs/{paper['id']}",
-                        resolution="link",
-                    )
+                mention = Mention(
+                    list_name=paper["list"],
+                    section=paper["section"],
+                    link_text=paper["title"].split(":")[0],
+                    line=line,
+                    kind=ARXIV,
+                    url=f"https://arxiv.org/abs/{paper['id']}",
+                    arxiv_id=paper["id"],
                 )
+                mentions[paper["list"]].append((mention, Resolution(paper["id"], "link")))
         for name, rows in mentions.items():
-            reading_list = upsert_reading_list(session, name, f"tests/{name}.md", None)
-            replace_list_entries(session, reading_list, rows, [])
-        bump_catalogue_version(session)
+            writer.replace_list(ResolvedList(name, f"tests/{name}.md", None, rows, []))
+        writer.bump_catalogue_version()
 
 
 @pytest.fixture(scope="session", name="encoder")

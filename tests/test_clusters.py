@@ -101,8 +101,7 @@ def test_graph_only_clusters_use_modularity(tmp_path: Path) -> None:
     from test_graph import write_catalogue
 
     catalogue = write_catalogue(f"sqlite:///{tmp_path}/x.db")
-    with catalogue.reading() as session:
-        papers = load_papers(session)
+    papers = load_papers(catalogue)
     graph = build_graph(papers, [])
     ids = [paper.id for paper in papers]
     report = cluster_papers(ids, [paper.title for paper in papers], None, graph)

@@ -32,8 +32,7 @@ def papers(db_url: str) -> list[PaperView]:
     from speechgraph.catalogue import store
 
     catalogue = store.open_db(db_url)
-    with catalogue.reading() as session:
-        return load_papers(session)
+    return load_papers(catalogue)
 
 
 def test_bibtex_entries(papers: list[PaperView]) -> None:

@@ -110,11 +110,10 @@ def test_offline_catalogue_on_postgresql_matches_sqlite(
 
     store = open_db(postgres_url)
     sqlite = open_db(seed_settings.db_url)
-    with store.reading() as session, sqlite.reading() as reference:
-        assert catalogue_stats(session)["mentions"] == catalogue_stats(reference)["mentions"]
-        on_postgres = [paper.to_json() for paper in load_papers(session)]
-        on_sqlite = [paper.to_json() for paper in load_papers(reference)]
-        assert get_paper(session, "1712.05884").aliases[0] == "Tacotron 2"
+    assert catalogue_stats(store)["mentions"] == catalogue_stats(sqlite)["mentions"]
+    on_postgres = [paper.to_json() for paper in load_papers(store)]
+    on_sqlite = [paper.to_json() for paper in load_papers(sqlite)]
+    assert get_paper(store, "1712.05884").aliases[0] == "Tacotron 2"
     store.dispose()
     sqlite.dispose()
     assert on_postgres == on_sqlite

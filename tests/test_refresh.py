@@ -53,11 +53,10 @@ def file_digest(settings: Settings) -> str:
 
 def catalogue_state(settings: Settings) -> dict[str, object]:
     store = open_db(settings.db_url)
-    with store.reading() as session:
-        papers = {
-            paper.id: (paper.title, paper.version, paper.abstract) for paper in load_papers(session)
-        }
-        stats = catalogue_stats(session)
+    papers = {
+        paper.id: (paper.title, paper.version, paper.abstract) for paper in load_papers(store)
+    }
+    stats = catalogue_stats(store)
     store.dispose()
     return {"papers": papers, "mentions": stats["mentions"], "version": stats["catalogue_version"]}
 
@@ -69,9 +68,8 @@ def test_offline_build_has_every_linked_paper_and_resolved_text_reference(
     seed_settings: Settings,
 ) -> None:
     store = open_db(seed_settings.db_url)
-    with store.reading() as session:
-        papers = {paper.id: paper for paper in load_papers(session)}
-        stats = catalogue_stats(session)
+    papers = {paper.id: paper for paper in load_papers(store)}
+    stats = catalogue_stats(store)
     store.dispose()
     assert facts_ids() <= set(papers), facts_ids() - set(papers)
     assert text_reference_ids() <= set(papers), text_reference_ids() - set(papers)
@@ -86,8 +84,7 @@ def test_offline_build_has_every_linked_paper_and_resolved_text_reference(
 
 def test_offline_facts_match_the_verified_table(seed_settings: Settings) -> None:
     store = open_db(seed_settings.db_url)
-    with store.reading() as session:
-        papers = {paper.id: paper for paper in load_papers(session)}
+    papers = {paper.id: paper for paper in load_papers(store)}
     store.dispose()
     for row in read_tsv("arxiv_facts.tsv"):
         paper = papers[row["arxiv_id"]]
@@ -105,8 +102,7 @@ def test_titles_the_facts_table_could_not_verify_come_from_the_citation(
     seed_settings: Settings,
 ) -> None:
     store = open_db(seed_settings.db_url)
-    with store.reading() as session:
-        titles = {paper.id: paper.title for paper in load_papers(session)}
+    titles = {paper.id: paper.title for paper in load_papers(store)}
     store.dispose()
     assert not [title for title in titles.values() if "not shown" in title or title.endswith("?)")]
     assert titles["1704.08063"] == "Sphereface: Deep hypersphere embedding for face recognition"
@@ -115,9 +111,8 @@ def test_titles_the_facts_table_could_not_verify_come_from_the_citation(
 
 def test_text_citations_resolve_to_the_ids_of_the_facts_table(seed_settings: Settings) -> None:
     store = open_db(seed_settings.db_url)
-    with store.reading() as session:
-        cycle_gan = get_paper(session, "1711.11293")
-        whisper = get_paper(session, "2212.04356")
+    cycle_gan = get_paper(store, "1711.11293")
+    whisper = get_paper(store, "2212.04356")
     store.dispose()
     assert [mention.kind for mention in cycle_gan.mentions] == ["text"]
     assert cycle_gan.mentions[0].list == "awesome-speech"
@@ -286,11 +281,10 @@ def test_online_refresh_fetches_abstracts_keeps_notes_and_stores_citations(
     assert report.resolved.get("title-search") == 1
     assert report.citations["edges"] == 2
     store = open_db(fresh_settings.db_url)
-    with store.reading() as session:
-        vits = get_paper(session, "2106.06103")
-        wav2vec2 = get_paper(session, "2006.11477")
-        found = get_paper(session, "2101.00001")
-        pairs = citation_pairs(session)
+    vits = get_paper(store, "2106.06103")
+    wav2vec2 = get_paper(store, "2006.11477")
+    found = get_paper(store, "2101.00001")
+    pairs = citation_pairs(store)
     store.dispose()
     assert vits.abstract == "Test abstract for 2106.06103." and vits.note
     assert vits.source == "arxiv"

@@ -21,7 +21,7 @@ from search_fixtures import (  # noqa: F401  (fixtures: encoder, onnx_cache, sea
     search_home_fixture,
 )
 from speechgraph.catalogue.schema import Paper
-from speechgraph.catalogue.store import bump_catalogue_version, open_db
+from speechgraph.catalogue.store import open_db
 from speechgraph.config import Settings
 from speechgraph.errors import IndexOutOfDate, PaperNotFound, SearchInputError
 from speechgraph.search import onnx as embed_onnx
@@ -264,12 +264,13 @@ def test_sync_is_a_no_op_when_current(search_home: Settings, encoder) -> None:
 def test_sync_re_embeds_only_what_changed(fresh_home: Settings, encoder) -> None:
     store = open_db(fresh_home.db_url)
     old_vector = Searcher(fresh_home, store).index.vectors(["2308.08747"])[0]
-    with store.transaction() as session:
+    with store.writing() as writer:
+        session = writer.session
         paper = session.get(Paper, "2308.08747")
         paper.note = "Zebracorn lullabies: a note rewritten to test re-embedding."
         session.add(paper)
         session.delete(session.get(Paper, "1706.03762"))
-        bump_catalogue_version(session)
+        writer.bump_catalogue_version()
     with pytest.raises(IndexOutOfDate, match="speechgraph index"):
         Searcher(fresh_home, store)
     seen: list[tuple[str, int, int]] = []
@@ -324,8 +325,8 @@ def test_an_update_with_nothing_to_embed_nor_export_never_loads_the_model(
     record.write_text(json.dumps({"fingerprint": fingerprint, "verified": False, "reason": "x"}))
     store = open_db(fresh_home.db_url)
     try:
-        with store.transaction() as session:
-            bump_catalogue_version(session)
+        with store.writing() as writer:
+            writer.bump_catalogue_version()
         lazy = LazyEncoder(fresh_home.model, fresh_home.cache_dir)
         summary = sync_index(fresh_home, store, encoder=lazy)
     finally:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from speechgraph import records
-from speechgraph.errors import InvalidPaperId, PaperNotFound, ReadingListError
+from speechgraph.errors import InvalidPaperId, ReadingListError
 from speechgraph.ids import find_arxiv_ids_in_text, normalize_arxiv_id, parse_arxiv_url, parse_doi
-from speechgraph.lists.links import classify_url, find_paper_id
+from speechgraph.lists.links import classify_url
 from speechgraph.lists.parser import clean_text, parse_reading_list
 from speechgraph.lists.registry import ensure_has_papers, read_list_file
 from speechgraph.records import Mention, ParsedList
@@ -722,25 +722,3 @@ def test_old_style_ids_with_long_subject_classes(
     raw: str, expected: tuple[str, int | None]
 ) -> None:
     assert normalize_arxiv_id(raw) == expected
-
-
-def test_find_paper_id_takes_ids_in_any_form_and_unique_names() -> None:
-    ids = {"2106.06103", "1712.05884", "1703.10135", "s2:abc"}
-    names = {
-        "2106.06103": ["VITS"],
-        "1712.05884": ["Tacotron 2", ""],
-        "1703.10135": ["Tacotron"],
-        "s2:abc": ["Shared"],
-    }
-    assert find_paper_id("https://arxiv.org/pdf/2106.06103v2", ids, names) == "2106.06103"
-    assert find_paper_id("vits", ids, names) == "2106.06103"
-    assert find_paper_id("Tacotron 2", ids, names) == "1712.05884"
-    assert find_paper_id("s2:abc", ids, names) == "s2:abc"
-    with pytest.raises(PaperNotFound, match=r"2312\.99999 is not in the catalogue"):
-        find_paper_id("2312.99999", ids, names)
-    for unknown in ("", "   ", "no such paper"):
-        with pytest.raises(InvalidPaperId):
-            find_paper_id(unknown, ids, names)
-    names["1703.10135"].append("VITS")
-    with pytest.raises(InvalidPaperId, match="names several papers"):
-        find_paper_id("VITS", ids, names)

@@ -11,14 +11,8 @@ from sqlmodel import select
 
 from speechgraph.catalogue import schema as models
 from speechgraph.catalogue.queries import catalogue_stats, citation_pairs, get_paper, load_papers
-from speechgraph.catalogue.store import (
-    SCHEMA_VERSION,
-    bump_catalogue_version,
-    get_meta,
-    open_db,
-    replace_citations,
-    upsert_paper,
-)
+from speechgraph.catalogue.store import SCHEMA_VERSION, open_db
+from speechgraph.catalogue.writes import get_meta
 from speechgraph.errors import CatalogueEmpty, DatabaseError, PaperNotFound
 from speechgraph.records import PaperRecord, Reference
 
@@ -83,10 +77,10 @@ def test_bad_url_is_a_clear_error() -> None:
 def test_upsert_is_idempotent_and_keeps_authors_in_order(db_url: str) -> None:
     store = open_db(db_url)
     for _ in range(2):
-        with store.transaction() as session:
-            upsert_paper(session, wav2vec2(), note="Our note.", aliases=["wav2vec 2.0"])
+        with store.writing() as writer:
+            writer.upsert_paper(wav2vec2(), note="Our note.", aliases=["wav2vec 2.0"])
     with store.reading() as session:
-        papers = load_papers(session)
+        papers = load_papers(store)
         assert [paper.id for paper in papers] == ["2006.11477"]
         paper = papers[0]
         assert paper.authors == wav2vec2().authors
@@ -98,14 +92,13 @@ def test_upsert_is_idempotent_and_keeps_authors_in_order(db_url: str) -> None:
 
 def test_live_record_adds_the_abstract_and_keeps_our_note(db_url: str) -> None:
     store = open_db(db_url)
-    with store.transaction() as session:
-        upsert_paper(session, wav2vec2(), note="Our note.", topic="self-supervised")
-    with store.transaction() as session:
-        upsert_paper(session, wav2vec2(abstract="Abstract from arXiv.", source="arxiv"))
-    with store.transaction() as session:  # a later snapshot record must not erase it
-        upsert_paper(session, wav2vec2())
-    with store.reading() as session:
-        paper = get_paper(session, "2006.11477")
+    with store.writing() as writer:
+        writer.upsert_paper(wav2vec2(), note="Our note.", topic="self-supervised")
+    with store.writing() as writer:
+        writer.upsert_paper(wav2vec2(abstract="Abstract from arXiv.", source="arxiv"))
+    with store.writing() as writer:  # a later snapshot record must not erase it
+        writer.upsert_paper(wav2vec2())
+    paper = get_paper(store, "2006.11477")
     assert paper.abstract == "Abstract from arXiv."
     assert paper.note == "Our note."
     assert paper.topic == "self-supervised"
@@ -115,21 +108,20 @@ def test_live_record_adds_the_abstract_and_keeps_our_note(db_url: str) -> None:
 
 def test_failed_transaction_changes_nothing(db_url: str) -> None:
     store = open_db(db_url)
-    with store.transaction() as session:
-        upsert_paper(session, wav2vec2())
-        bump_catalogue_version(session)
+    with store.writing() as writer:
+        writer.upsert_paper(wav2vec2())
+        writer.bump_catalogue_version()
 
     def change_then_fail() -> None:
-        with store.transaction() as session:
-            upsert_paper(session, wav2vec2(title="changed"))
-            bump_catalogue_version(session)
+        with store.writing() as writer:
+            writer.upsert_paper(wav2vec2(title="changed"))
+            writer.bump_catalogue_version()
             raise RuntimeError("killed half-way")
 
     with pytest.raises(RuntimeError):
         change_then_fail()
-    with store.reading() as session:
-        assert get_paper(session, "2006.11477").title.startswith("wav2vec 2.0")
-        assert catalogue_stats(session)["catalogue_version"] == 1
+    assert get_paper(store, "2006.11477").title.startswith("wav2vec 2.0")
+    assert catalogue_stats(store)["catalogue_version"] == 1
     store.dispose()
 
 
@@ -142,31 +134,29 @@ def test_citations_store_stubs_and_ignore_self_and_duplicate_references(db_url: 
         Reference("A paper with no arXiv id", 2015, s2_id="abc123"),
         Reference("No identifier at all", 2010),
     ]
-    with store.transaction() as session:
-        upsert_paper(session, wav2vec2())
-        assert replace_citations(session, "2006.11477", references, citation_count=42) == 2
-    with store.transaction() as session:  # rerun: same edges, no duplicates
-        replace_citations(session, "2006.11477", references, citation_count=42)
-    with store.reading() as session:
-        assert sorted(citation_pairs(session)) == [
-            ("2006.11477", "1706.03762"),
-            ("2006.11477", "s2:abc123"),
-        ]
-        stats = catalogue_stats(session)
-        assert stats["papers"] == 1 and stats["citation_stubs"] == 2
-        assert get_paper(session, "2006.11477").citation_count == 42
-        stub = load_papers(session, ["s2:abc123"])[0]
-        assert stub.is_stub and stub.title == "A paper with no arXiv id"
+    with store.writing() as writer:
+        writer.upsert_paper(wav2vec2())
+        assert writer.replace_citations("2006.11477", references, citation_count=42) == 2
+    with store.writing() as writer:  # rerun: same edges, no duplicates
+        writer.replace_citations("2006.11477", references, citation_count=42)
+    assert sorted(citation_pairs(store)) == [
+        ("2006.11477", "1706.03762"),
+        ("2006.11477", "s2:abc123"),
+    ]
+    stats = catalogue_stats(store)
+    assert stats["papers"] == 1 and stats["citation_stubs"] == 2
+    assert get_paper(store, "2006.11477").citation_count == 42
+    stub = load_papers(store, ["s2:abc123"])[0]
+    assert stub.is_stub and stub.title == "A paper with no arXiv id"
     store.dispose()
 
 
 def test_unknown_paper_names_the_id_and_what_to_run(db_url: str) -> None:
     store = open_db(db_url)
     with (
-        store.reading() as session,
         pytest.raises(PaperNotFound, match=r"9999\.99999.*speechgraph"),
     ):
-        get_paper(session, "9999.99999")
+        get_paper(store, "9999.99999")
     store.dispose()
 
 

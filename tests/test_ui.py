@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 from conftest import make_settings
-from speechgraph.catalogue.store import open_db, upsert_paper
+from speechgraph.catalogue.store import open_db
 from speechgraph.cli.app import app as cli_app
 from speechgraph.cli.ui import app_path, streamlit_command, ui_environment
 from speechgraph.config import CHECKOUT_DIR, Settings
@@ -131,11 +131,11 @@ def test_paper_page_shows_hostile_title_literally(
 ) -> None:
     store = open_db(seed_copy.db_url)
     note = "A note with <b>tags</b> and **stars**."
-    with store.transaction() as session:
+    with store.writing() as writer:
         record = PaperRecord(
             HOSTILE_ID, HOSTILE_TITLE, ["Mallory <img src=x>"], date(2025, 1, 2), source="snapshot"
         )
-        upsert_paper(session, record, note=note)
+        writer.upsert_paper(record, note=note)
     store.dispose()
     app = open_app(monkeypatch, seed_copy, "app_pages/paper.py", paper_id=HOSTILE_ID)
     assert not app.exception
@@ -211,10 +211,9 @@ def test_first_run_builds_the_catalogue_offline(
 ) -> None:
     app = open_app(monkeypatch, fresh_settings)
     assert_clean(app)
-    with open_db(fresh_settings.db_url).reading() as session:
-        from speechgraph.catalogue.queries import catalogue_stats
+    from speechgraph.catalogue.queries import catalogue_stats
 
-        assert catalogue_stats(session)["papers"] == 84
+    assert catalogue_stats(open_db(fresh_settings.db_url))["papers"] == 84
     app.run()
     assert app.text_input(key="query") is not None
     assert "84 papers" in app.info[0].value

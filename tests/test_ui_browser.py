@@ -26,7 +26,7 @@ from typing import Any
 
 import pytest
 
-from speechgraph.catalogue.store import open_db, upsert_paper
+from speechgraph.catalogue.store import open_db
 from speechgraph.config import CHECKOUT_DIR, Settings
 from speechgraph.records import PaperRecord
 
@@ -97,9 +97,9 @@ def app_server(
     data_dir = home / "data"
     shutil.copytree(seed_settings.data_dir, data_dir)
     store = open_db(f"sqlite:///{data_dir / 'speechgraph.db'}")
-    with store.transaction() as session:
+    with store.writing() as writer:
         record = PaperRecord(HOSTILE_ID, HOSTILE_TITLE, ["Mallory"], date(2025, 1, 2))
-        upsert_paper(session, record, note="A note with <b>tags</b> and **stars**.")
+        writer.upsert_paper(record, note="A note with <b>tags</b> and **stars**.")
     store.dispose()
     port = free_port()
     log = home / "streamlit.log"

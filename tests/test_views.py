@@ -7,7 +7,7 @@ from datetime import date
 import networkx as nx
 import pytest
 
-from speechgraph.catalogue.queries import get_paper, load_papers
+from speechgraph.catalogue.queries import get_paper, listings, load_papers
 from speechgraph.catalogue.store import open_db
 from speechgraph.config import Settings
 from speechgraph.graph.build import index_neighbours, load_knowledge
@@ -21,7 +21,6 @@ from speechgraph.views.catalogue import (
     describe_last_refresh,
     describe_why,
     escape_markdown,
-    listings,
     markdown_link,
     paper_facts,
     paper_links,
@@ -148,8 +147,7 @@ def seed(seed_settings: Settings):
 
 def test_paper_relations_from_the_graph(seed) -> None:
     _, store, knowledge, _ = seed
-    with store.reading() as session:
-        relations = paper_relations(session, knowledge.graph, HIFI_GAN)
+    relations = paper_relations(store, knowledge.graph, HIFI_GAN)
     assert WAVENET in [item.id for item in relations.builds_on]
     assert VITS in [item.id for item in relations.built_on_by]
     assert relations.cites == relations.cited_by == []  # offline: no citation data
@@ -159,13 +157,12 @@ def test_paper_relations_from_the_graph(seed) -> None:
 def test_listings_and_search_rows(seed) -> None:
     settings, store, _, _ = seed
     searcher = Searcher(settings, store)
-    with store.reading() as session:
-        places = listings(session, [VITS])
-        rows = search_rows(searcher, session, "neural vocoder", k=5)
-        only = search_rows(searcher, session, "neural vocoder", k=5, within={WAVENET, VITS})
-        dated = search_rows(
-            searcher, session, "speech", k=5, filters=Filters(year_from=2021, year_to=2021)
-        )
+    places = listings(store, [VITS])
+    rows = search_rows(searcher, store, "neural vocoder", k=5)
+    only = search_rows(searcher, store, "neural vocoder", k=5, within={WAVENET, VITS})
+    dated = search_rows(
+        searcher, store, "speech", k=5, filters=Filters(year_from=2021, year_to=2021)
+    )
     assert places[VITS] and all(" > " in place for place in places[VITS])
     assert len(rows) == 5 and rows[0].listed and "meaning similarity" in rows[0].why
     assert {row.id for row in only} <= {WAVENET, VITS} and only
@@ -243,9 +240,8 @@ def test_stats_and_last_refresh_text(seed) -> None:
     from speechgraph.catalogue.queries import catalogue_stats
 
     _, store, _, _ = seed
-    with store.reading() as session:
-        stats = catalogue_stats(session)
-        vits = get_paper(session, VITS)
+    stats = catalogue_stats(store)
+    vits = get_paper(store, VITS)
     assert ("Papers", 84) in stats_rows(stats)
     assert "(offline)" in describe_last_refresh(stats)
     assert describe_last_refresh({}) == "never refreshed"
@@ -270,5 +266,4 @@ def test_describe_why() -> None:
 
 def test_load_papers_unchanged_by_views(seed) -> None:
     _, store, _, _ = seed
-    with store.reading() as session:
-        assert len(load_papers(session)) == 84
+    assert len(load_papers(store)) == 84

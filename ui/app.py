@@ -1,23 +1,15 @@
 """speechgraph in the browser: `speechgraph ui` runs `streamlit run` on this file.
 
-The entry page sets up navigation; each page is a thin file under app_pages/. Settings come from
+The entry page sets up navigation; each page is a thin file under app_pages/ and shares
+`ui_support` (`streamlit run` puts this directory on the import path). Settings come from
 SPEECHGRAPH_* environment variables (the `ui` command passes its options through them).
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
+import streamlit as st
 
-# `streamlit run` puts this directory on sys.path, AppTest does not: make `ui_support` importable
-# for the pages either way.
-_UI_DIR = str(Path(__file__).resolve().parent)
-if _UI_DIR not in sys.path:
-    sys.path.insert(0, _UI_DIR)
-
-import streamlit as st  # noqa: E402
-
-import ui_support  # noqa: E402
+import ui_support
 
 st.set_page_config(page_title="speechgraph", page_icon=":material/graphic_eq:", layout="wide")
 

@@ -15,19 +15,19 @@ from typing import Any
 
 import plotly.graph_objects as go
 import streamlit as st
-from sqlmodel import select
 
-from speechgraph.catalogue.queries import catalogue_version
-from speechgraph.catalogue.schema import Paper
+from speechgraph.catalogue.queries import catalogue_version, has_papers
 from speechgraph.catalogue.store import Store, open_db
 from speechgraph.config import Settings
 from speechgraph.errors import SpeechgraphError
 from speechgraph.graph.build import Embeddings, Knowledge, index_neighbours, load_knowledge
 from speechgraph.graph.clusters import ClusterReport
+from speechgraph.knowledge.names import find_paper
 from speechgraph.search.hybrid import Searcher
 from speechgraph.views.catalogue import escape_markdown
 from speechgraph.views.graph import Drawing, cluster_catalogue
 
+SEARCH_PAGE = "app_pages/search.py"
 PAPER_PAGE = "app_pages/paper.py"
 PATH_PAGE = "app_pages/reading_path.py"
 EDGE_COLOURS = {
@@ -93,10 +93,8 @@ def open_catalogue() -> Catalogue:
     settings = load_settings()
     try:
         store = _store(settings.db_url)
-        with store.reading() as session:
-            version = catalogue_version(session)
-            has_papers = session.exec(select(Paper.id).limit(1)).first() is not None
-        if not has_papers:
+        version = catalogue_version(store)
+        if not has_papers(store):
             build_first_catalogue(settings)
             st.rerun()
     except SpeechgraphError as error:
@@ -168,6 +166,23 @@ def build_first_catalogue(settings: Settings) -> None:
 
 
 # --- shared widgets --------------------------------------------------------------------------
+
+
+def paper_from_url(catalogue: Catalogue, parameter: str = "id") -> str | None:
+    """The paper a link asks for (`?id=` holds an id in any form, a name or a title). One the
+    catalogue lacks stops the page with the reason, how to add it and a search link; it is
+    never silently replaced by another paper."""
+    raw = st.query_params.get(parameter)
+    if not raw:
+        return None
+    try:
+        return find_paper(catalogue.store, raw)
+    except SpeechgraphError as error:
+        st.error(escape_markdown(str(error)))
+        st.page_link(
+            SEARCH_PAGE, label=escape_markdown(f"Search for “{raw}”"), query_params={"q": raw}
+        )
+        st.stop()
 
 
 def paper_picker(

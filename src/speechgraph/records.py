@@ -89,6 +89,37 @@ class PaperRecord:
 
 
 @dataclass(frozen=True)
+class Resolution:
+    """How a mention resolved: to `paper_id` by `method` ("link", "alias", "title",
+    "title-search", a recorded method, …), or to nothing ("unresolved", `detail` says why)."""
+
+    paper_id: str | None
+    method: str
+    score: float | None = None
+    detail: str | None = None
+
+    @property
+    def is_resolved(self) -> bool:
+        return self.paper_id is not None
+
+
+def unresolved(reason: str) -> Resolution:
+    return Resolution(None, "unresolved", None, reason)
+
+
+@dataclass
+class ResolvedList:
+    """One reading list ready to store: each mention with its resolution, each resource with
+    the paper it belongs to (None for section-level resources)."""
+
+    name: str
+    location: str
+    content_hash: str | None
+    mentions: list[tuple[Mention, Resolution]]
+    resources: list[tuple[Resource, str | None]]
+
+
+@dataclass(frozen=True)
 class TitleMatch:
     """A text citation resolved to arXiv by title search; `score` in [0, 1]."""
 

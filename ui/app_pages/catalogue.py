@@ -12,9 +12,9 @@ from speechgraph.knowledge.audit import audit_catalogue
 from speechgraph.views.catalogue import describe_last_refresh, escape_markdown, stats_rows
 
 catalogue = ui_support.open_catalogue()
-with ui_support.errors_shown(), catalogue.store.reading() as session:
-    stats = catalogue_stats(session)
-    audit = audit_catalogue(session).to_json()
+with ui_support.errors_shown():
+    stats = catalogue_stats(catalogue.store)
+    audit = audit_catalogue(catalogue.store).to_json()
 
 st.title("Catalogue")
 st.caption(

@@ -27,16 +27,16 @@ with ui_support.errors_shown():
     knowledge, _ = catalogue.knowledge()
 choices = paper_choices(knowledge.papers)
 
-wanted = st.query_params.get("id")
+wanted = ui_support.paper_from_url(catalogue)
 chosen = ui_support.paper_picker("Paper", choices, key="paper_pick", default=wanted)
 if chosen is None:
     st.stop()
 if chosen != wanted:
     st.query_params["id"] = chosen
 
-with ui_support.errors_shown(), catalogue.store.reading() as session:
-    paper = get_paper(session, chosen)
-    relations = paper_relations(session, knowledge.graph, paper.id)
+with ui_support.errors_shown():
+    paper = get_paper(catalogue.store, chosen)
+    relations = paper_relations(catalogue.store, knowledge.graph, paper.id)
 
 st.header(escape_markdown(paper.title))
 facts, links = st.columns([3, 2])
@@ -91,8 +91,7 @@ with right:
 st.subheader("Similar papers")
 with ui_support.errors_shown(stop=False):
     similar = catalogue.searcher().similar(paper.id, k=5)
-    with catalogue.store.reading() as session:
-        similar_rows = hit_rows(session, similar)
+    similar_rows = hit_rows(catalogue.store, similar)
     for row in similar_rows:
         st.page_link(
             ui_support.PAPER_PAGE,

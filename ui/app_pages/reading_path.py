@@ -23,7 +23,10 @@ st.header("What to read first")
 target_column, depth_column = st.columns([4, 1])
 with target_column:
     target = ui_support.paper_picker(
-        "Paper to prepare for", choices, key="plan_target", default=st.query_params.get("id")
+        "Paper to prepare for",
+        choices,
+        key="plan_target",
+        default=ui_support.paper_from_url(catalogue),
     )
 depth = depth_column.slider("Links back", 1, MAX_DEPTH, 3, key="plan_depth")
 if target is None:

@@ -21,8 +21,7 @@ with ui_support.errors_shown():
     searcher = catalogue.searcher()
     knowledge, _ = catalogue.knowledge()
     topics = catalogue.topics()
-    with catalogue.store.reading() as session:
-        list_names = reading_list_names(session)
+    list_names = reading_list_names(catalogue.store)
 
 years = [paper.year for paper in knowledge.papers if paper.year]
 first_year, last_year = (min(years), max(years)) if years else (1990, 2030)
@@ -70,8 +69,8 @@ if topic is not None:
         "query, so in a large catalogue a member ranked lower does not show."
     )
 
-with ui_support.errors_shown(), catalogue.store.reading() as session:
-    rows = search_rows(searcher, session, query, k=count, filters=filters, within=members)
+with ui_support.errors_shown():
+    rows = search_rows(searcher, catalogue.store, query, k=count, filters=filters, within=members)
 
 if not rows:
     st.warning("No papers match. Try other words or fewer filters.")

@@ -1,16 +1,21 @@
-"""Read API of the catalogue: papers, mentions and citations as plain views (`records.PaperView`).
+"""Every read of the catalogue, as plain data: paper views, cards for search hits, mentions,
+citations, counters, filters. Each function takes the `Store` and opens its own session.
 
-Imports `errors`, `models`, `store`. Search, graph, clusters, the CLI and the UI read through here.
+Search, knowledge, graph, views, the CLI and the UI read the catalogue through here only.
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import date
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from functools import cache
 from typing import Any, TypeVar
 
+from sqlalchemy import bindparam, literal, null, or_, union_all
+from sqlalchemy import text as sql_text
 from sqlmodel import Session, col, func, select
 
 from speechgraph.catalogue import schema as models
@@ -22,18 +27,31 @@ from speechgraph.catalogue.schema import (
     PaperCategory,
     ReadingList,
 )
-from speechgraph.catalogue.store import get_meta
-from speechgraph.errors import CatalogueEmpty, PaperNotFound
-from speechgraph.lists.links import find_paper_id
-from speechgraph.records import MentionView, PaperView, ResourceView
+from speechgraph.catalogue.store import Store
+from speechgraph.catalogue.writes import get_meta
+from speechgraph.errors import CatalogueEmpty, PaperNotFound, SearchInputError
+from speechgraph.records import Mention, MentionView, PaperView, Resolution, ResourceView
 
 T = TypeVar("T")
 
+EMPTY_CATALOGUE = "the catalogue is empty: run `speechgraph refresh --offline` first"
+
+
+# --- papers ------------------------------------------------------------------------------------
+
 
 def load_papers(
-    session: Session, ids: Iterable[str] | None = None, *, include_stubs: bool = False
+    store: Store, ids: Iterable[str] | None = None, *, include_stubs: bool = False
 ) -> list[PaperView]:
     """Papers as views, oldest first (then by id); a handful of queries whatever the count."""
+    with store.reading() as session:
+        return papers_in_session(session, ids, include_stubs=include_stubs)
+
+
+def papers_in_session(
+    session: Session, ids: Iterable[str] | None = None, *, include_stubs: bool = False
+) -> list[PaperView]:
+    """`load_papers` inside a session the caller holds (the snapshot writer reads in one)."""
     query = select(Paper)
     if ids is not None:
         query = query.where(col(Paper.id).in_(list(ids)))
@@ -54,9 +72,9 @@ def load_papers(
     return sorted(views, key=lambda view: (view.published or date.max, view.id))
 
 
-def get_paper(session: Session, paper_id: str) -> PaperView:
+def get_paper(store: Store, paper_id: str) -> PaperView:
     """One paper by catalogue id. Raises PaperNotFound naming the id and how to look it up."""
-    found = load_papers(session, [paper_id])
+    found = load_papers(store, [paper_id])
     if not found:
         raise PaperNotFound(
             f"{paper_id} is not in the catalogue: run `speechgraph list` to see its papers "
@@ -65,35 +83,212 @@ def get_paper(session: Session, paper_id: str) -> PaperView:
     return found[0]
 
 
-def resolve_paper_id(session: Session, raw: str) -> str:
-    """The catalogue id `raw` names: an arXiv id in any form, an `s2:` id, or a paper's
-    well-known name ("VITS"). Raises PaperNotFound / InvalidPaperId with what to run."""
-    rows = session.exec(select(Paper.id, Paper.title, Paper.aliases)).all()
-    names = {
-        paper_id: [*(aliases or []), title.split(":", 1)[0] if ":" in title else ""]
-        for paper_id, title, aliases in rows
-    }
-    return find_paper_id(raw, names, names)
+def has_papers(store: Store) -> bool:
+    with store.reading() as session:
+        return session.exec(select(Paper.id).limit(1)).first() is not None
 
 
-def require_papers(session: Session) -> None:
+def require_papers(store: Store) -> None:
     """Raise CatalogueEmpty when there are no papers yet."""
-    if session.exec(select(func.count()).select_from(Paper)).one() == 0:
-        raise CatalogueEmpty("the catalogue is empty: run `speechgraph refresh --offline` first")
+    if not has_papers(store):
+        raise CatalogueEmpty(EMPTY_CATALOGUE)
 
 
-def citation_pairs(session: Session) -> list[tuple[str, str]]:
-    """(citing, cited) pairs, stubs included."""
-    rows = session.exec(select(Citation.citing_id, Citation.cited_id)).all()
-    return [(citing, cited) for citing, cited in rows]
+def paper_names(store: Store) -> list[tuple[str, str, list[str]]]:
+    """(id, title, aliases) of every paper, citation stubs included: what names resolve over."""
+    with store.reading() as session:
+        rows = session.exec(select(Paper.id, Paper.title, Paper.aliases)).all()
+    return [(paper_id, title, list(aliases or [])) for paper_id, title, aliases in rows]
 
 
-def list_mentions(session: Session, *, unresolved_only: bool = False) -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class StoredPaper:
+    """What a refresh needs to know about a paper it may fetch again."""
+
+    id: str
+    title: str
+    aliases: list[str]
+    source: str
+    fetched_at: datetime | None
+
+
+def stored_papers(store: Store) -> dict[str, StoredPaper]:
+    """Every catalogue paper (not citation stubs), by id."""
+    with store.reading() as session:
+        rows = session.exec(
+            select(Paper.id, Paper.title, Paper.aliases, Paper.source, Paper.fetched_at).where(
+                Paper.is_stub == False  # noqa: E712
+            )
+        ).all()
+    return {
+        paper_id: StoredPaper(paper_id, title, list(aliases or []), source, fetched_at)
+        for paper_id, title, aliases, source, fetched_at in rows
+    }
+
+
+# --- cards: the few fields a search hit shows ---------------------------------------------------
+
+
+@dataclass
+class PaperCard:
+    id: str
+    title: str
+    year: int | None
+    has_abstract: bool
+    has_note: bool
+    authors: list[str] = field(default_factory=list)
+    categories: list[str] = field(default_factory=list)
+
+
+def paper_cards(store: Store, ids: Sequence[str]) -> dict[str, PaperCard]:
+    """Title, year, authors and categories of `ids` in one round trip, no ORM objects.
+
+    The hot path of every search, so it skips `load_papers` (mentions, resources) on purpose and
+    runs one UNION statement built once (building a select costs more than running it here).
+    """
+    if not ids:
+        return {}
+    with store.engine.connect() as connection:
+        rows = connection.execute(_card_statement(), {"ids": list(ids)}).all()
+    cards: dict[str, PaperCard] = {}
+    for paper_id, kind, _position, text_value, year, has_abstract, has_note in rows:
+        if kind == 0:
+            cards[paper_id] = PaperCard(
+                paper_id, text_value, year, bool(has_abstract), bool(has_note)
+            )
+        elif paper_id in cards:
+            (cards[paper_id].authors if kind == 1 else cards[paper_id].categories).append(
+                text_value
+            )
+    return cards
+
+
+@cache
+def _card_statement() -> Any:
+    ids: Any = bindparam("ids", expanding=True)
+    none = null()
+    papers = select(  # type: ignore[call-overload]
+        Paper.id,
+        literal(0).label("kind"),
+        literal(0).label("position"),
+        Paper.title,
+        Paper.year,
+        col(Paper.abstract).is_not(None),
+        col(Paper.note).is_not(None),
+    ).where(col(Paper.id).in_(ids))
+    author_columns = (PaperAuthor.paper_id, literal(1), PaperAuthor.position, Author.name)
+    authors = (
+        select(*author_columns, none, none, none)  # type: ignore[call-overload]
+        .join(Author)
+        .where(col(PaperAuthor.paper_id).in_(ids))
+    )
+    categories = select(  # type: ignore[call-overload]
+        PaperCategory.paper_id,
+        literal(2),
+        PaperCategory.position,
+        PaperCategory.category,
+        none,
+        none,
+        none,
+    ).where(col(PaperCategory.paper_id).in_(ids))
+    return union_all(papers, authors, categories).order_by(sql_text("kind"), sql_text("position"))
+
+
+# --- filters ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Filters:
+    year_from: int | None = None
+    year_to: int | None = None
+    category: str | None = None
+    list_name: str | None = None
+    section: str | None = None
+
+    def is_empty(self) -> bool:
+        return all(value is None for value in vars(self).values())
+
+
+def ids_matching(store: Store, filters: Filters) -> set[str] | None:
+    """Ids passing `filters`, or None when there are none. Unknown values raise SearchInputError."""
+    if filters.is_empty():
+        return None
+    if (
+        filters.year_from is not None
+        and filters.year_to is not None
+        and filters.year_from > filters.year_to
+    ):
+        raise SearchInputError(
+            f"--year-from {filters.year_from} is after --year-to {filters.year_to}"
+        )
+    with store.reading() as session:
+        query = select(Paper.id).where(Paper.is_stub == False)  # noqa: E712
+        if filters.year_from is not None:
+            query = query.where(col(Paper.year) >= filters.year_from)
+        if filters.year_to is not None:
+            query = query.where(col(Paper.year) <= filters.year_to)
+        ids = set(session.exec(query).all())
+        if filters.category is not None:
+            ids &= _ids_in_category(session, filters.category)
+        if filters.list_name is not None:
+            ids &= _ids_in_list(session, filters.list_name)
+        if filters.section is not None:
+            ids &= _ids_in_section(session, filters.section)
+    return ids
+
+
+def _ids_in_category(session: Session, category: str) -> set[str]:
+    known = sorted(set(session.exec(select(PaperCategory.category)).all()))
+    wanted = category.strip().lower()
+    chosen = [c for c in known if c.lower() == wanted or c.lower().startswith(wanted + ".")]
+    if not chosen:
+        raise SearchInputError(
+            f"unknown category {category!r}: choose one of {', '.join(known) or '(none yet)'}"
+        )
+    rows = session.exec(
+        select(PaperCategory.paper_id).where(col(PaperCategory.category).in_(chosen))
+    ).all()
+    return set(rows)
+
+
+def _ids_in_list(session: Session, list_name: str) -> set[str]:
+    names = sorted(session.exec(select(ReadingList.name)).all())
+    chosen = [name for name in names if name.lower() == list_name.strip().lower()]
+    if not chosen:
+        raise SearchInputError(
+            f"unknown reading list {list_name!r}: choose one of {', '.join(names) or '(none yet)'}"
+        )
+    rows = session.exec(
+        select(models.Mention.paper_id).join(ReadingList).where(ReadingList.name == chosen[0])
+    ).all()
+    return {paper_id for paper_id in rows if paper_id}
+
+
+def _ids_in_section(session: Session, section: str) -> set[str]:
+    rows = session.exec(select(models.Mention.paper_id, models.Mention.section)).all()
+    wanted = section.strip().lower()
+    ids = {paper_id for paper_id, name in rows if paper_id and wanted in name.lower()}
+    if not ids:
+        sections = sorted({name for _, name in rows})
+        shown = "; ".join(sections[:12]) + (
+            f"; … ({len(sections)} in all)" if len(sections) > 12 else ""
+        )
+        raise SearchInputError(
+            f"no section matches {section!r}: sections include {shown or '(none yet)'}"
+        )
+    return ids
+
+
+# --- mentions, lists and citations --------------------------------------------------------------
+
+
+def list_mentions(store: Store, *, unresolved_only: bool = False) -> list[dict[str, Any]]:
     """Every mention with its list and resolution, for the audit and the catalogue page."""
     query = select(models.Mention, ReadingList.name).join(ReadingList)
     if unresolved_only:
         query = query.where(col(models.Mention.paper_id).is_(None))
-    rows = session.exec(query.order_by(col(ReadingList.name), col(models.Mention.line))).all()
+    with store.reading() as session:
+        rows = session.exec(query.order_by(col(ReadingList.name), col(models.Mention.line))).all()
     return [
         {
             "list": list_name,
@@ -115,44 +310,118 @@ def list_mentions(session: Session, *, unresolved_only: bool = False) -> list[di
     ]
 
 
-def reading_list_names(session: Session) -> list[str]:
-    return sorted(session.exec(select(ReadingList.name)).all())
+def title_search_resolutions(store: Store) -> list[tuple[Mention, Resolution]]:
+    """Mentions an earlier refresh resolved by an arXiv title search, so reruns skip the search."""
+    with store.reading() as session:
+        rows = session.exec(
+            select(models.Mention).where(
+                models.Mention.resolution == "title-search",
+                col(models.Mention.paper_id).is_not(None),
+            )
+        ).all()
+    return [
+        (
+            Mention(
+                list_name="",
+                section=row.section,
+                link_text=row.link_text,
+                line=row.line,
+                kind=row.kind,
+                title=row.title,
+                reference=row.reference,
+            ),
+            Resolution(row.paper_id, row.resolution, row.resolution_score, row.resolution_detail),
+        )
+        for row in rows
+    ]
 
 
-def catalogue_version(session: Session) -> int:
-    return int(get_meta(session, "catalogue_version") or 0)
+def reading_list_names(store: Store) -> list[str]:
+    with store.reading() as session:
+        return sorted(session.exec(select(ReadingList.name)).all())
 
 
-def catalogue_stats(session: Session) -> dict[str, Any]:
+def listings(store: Store, ids: Collection[str]) -> dict[str, list[str]]:
+    """id -> ["list > section", ...]: where the reading lists mention each paper."""
+    if not ids:
+        return {}
+    with store.reading() as session:
+        rows = session.exec(
+            select(models.Mention.paper_id, ReadingList.name, models.Mention.section)
+            .join(ReadingList)
+            .where(col(models.Mention.paper_id).in_(list(ids)))
+            .order_by(col(ReadingList.name), col(models.Mention.line))
+        ).all()
+    found: dict[str, list[str]] = defaultdict(list)
+    for paper_id, list_name, section in rows:
+        place = f"{list_name} > {section}" if section else list_name
+        if paper_id and place not in found[paper_id]:
+            found[paper_id].append(place)
+    return dict(found)
+
+
+def citation_pairs(store: Store) -> list[tuple[str, str]]:
+    """(citing, cited) pairs, stubs included."""
+    with store.reading() as session:
+        rows = session.exec(select(Citation.citing_id, Citation.cited_id)).all()
+    return [(citing, cited) for citing, cited in rows]
+
+
+def citations_of(store: Store, paper_id: str) -> tuple[list[str], list[str]]:
+    """(the ids `paper_id` cites, the ids that cite it)."""
+    with store.reading() as session:
+        rows = session.exec(
+            select(Citation.citing_id, Citation.cited_id).where(
+                or_(Citation.citing_id == paper_id, Citation.cited_id == paper_id)
+            )
+        ).all()
+    cited = [cited_id for citing_id, cited_id in rows if citing_id == paper_id]
+    citing = [citing_id for citing_id, cited_id in rows if cited_id == paper_id]
+    return cited, citing
+
+
+# --- counters -----------------------------------------------------------------------------------
+
+
+def catalogue_version(store: Store) -> int:
+    with store.reading() as session:
+        return int(get_meta(session, "catalogue_version") or 0)
+
+
+def catalogue_stats(store: Store) -> dict[str, Any]:
     """Counts and the last refresh, for `speechgraph list` summaries and the catalogue page."""
-    papers = session.exec(
-        select(func.count()).select_from(Paper).where(Paper.is_stub == False)  # noqa: E712
-    ).one()
-    stubs = session.exec(
-        select(func.count()).select_from(Paper).where(Paper.is_stub == True)  # noqa: E712
-    ).one()
-    mentions = session.exec(select(func.count()).select_from(models.Mention)).one()
-    unresolved = session.exec(
-        select(func.count())
-        .select_from(models.Mention)
-        .where(col(models.Mention.paper_id).is_(None))
-    ).one()
-    report = get_meta(session, "last_refresh_report")
-    return {
-        "papers": papers,
-        "citation_stubs": stubs,
-        "citations": session.exec(select(func.count()).select_from(Citation)).one(),
-        "reading_lists": session.exec(select(func.count()).select_from(ReadingList)).one(),
-        "mentions": mentions,
-        "unresolved_mentions": unresolved,
-        "with_abstract": session.exec(
-            select(func.count()).select_from(Paper).where(col(Paper.abstract).is_not(None))
-        ).one(),
-        "catalogue_version": catalogue_version(session),
-        "last_refresh": get_meta(session, "last_refresh"),
-        "last_refresh_mode": get_meta(session, "last_refresh_mode"),
-        "last_refresh_report": json.loads(report) if report else None,
-    }
+    with store.reading() as session:
+
+        def count(query: Any) -> int:
+            return int(session.exec(query).one())
+
+        report = get_meta(session, "last_refresh_report")
+        return {
+            "papers": count(
+                select(func.count()).select_from(Paper).where(Paper.is_stub == False)  # noqa: E712
+            ),
+            "citation_stubs": count(
+                select(func.count()).select_from(Paper).where(Paper.is_stub == True)  # noqa: E712
+            ),
+            "citations": count(select(func.count()).select_from(Citation)),
+            "reading_lists": count(select(func.count()).select_from(ReadingList)),
+            "mentions": count(select(func.count()).select_from(models.Mention)),
+            "unresolved_mentions": count(
+                select(func.count())
+                .select_from(models.Mention)
+                .where(col(models.Mention.paper_id).is_(None))
+            ),
+            "with_abstract": count(
+                select(func.count()).select_from(Paper).where(col(Paper.abstract).is_not(None))
+            ),
+            "catalogue_version": int(get_meta(session, "catalogue_version") or 0),
+            "last_refresh": get_meta(session, "last_refresh"),
+            "last_refresh_mode": get_meta(session, "last_refresh_mode"),
+            "last_refresh_report": json.loads(report) if report else None,
+        }
+
+
+# --- building views -----------------------------------------------------------------------------
 
 
 def _grouped(rows: Iterable[tuple[str | None, T]]) -> dict[str, list[T]]:

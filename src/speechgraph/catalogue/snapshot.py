@@ -1,7 +1,7 @@
 """The offline snapshot in ingest/: facts, our notes and list mentions; enough for a catalogue.
 
-Imports `errors`, `records`, `models`, `catalogue`. The snapshot never holds abstracts: those are
-arXiv's text, fetched live and kept only in the user's own database.
+Reads the snapshot file into plain records and writes one from a catalogue. The snapshot never
+holds abstracts: those are arXiv's text, fetched live and kept only in the user's own database.
 """
 
 from __future__ import annotations
@@ -16,10 +16,11 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from speechgraph.catalogue import schema as models
-from speechgraph.catalogue.queries import load_papers
+from speechgraph.catalogue.queries import papers_in_session
+from speechgraph.catalogue.store import Store
 from speechgraph.errors import SnapshotError
 from speechgraph.files import atomic_write_text
-from speechgraph.records import Mention, PaperRecord, Resource
+from speechgraph.records import Mention, PaperRecord, Resolution, Resource
 
 SNAPSHOT_FORMAT = 1
 
@@ -31,16 +32,6 @@ class SnapshotPaper:
     aliases: list[str] = field(default_factory=list)
     topic: str | None = None
     builds_on: list[str] = field(default_factory=list)
-
-
-@dataclass
-class Resolution:
-    """How a mention resolved to a paper when the snapshot was made."""
-
-    paper_id: str
-    method: str
-    score: float | None = None
-    detail: str | None = None
 
 
 @dataclass
@@ -99,9 +90,14 @@ def load_snapshot(path: Path) -> Snapshot:
     return Snapshot(papers=papers, lists=lists)
 
 
-def snapshot_from_catalogue(session: Session) -> dict[str, Any]:
+def snapshot_from_catalogue(store: Store) -> dict[str, Any]:
     """The snapshot of a catalogue as JSON-ready data: facts, notes, mentions; no abstracts."""
-    papers = [_paper_to_json(view) for view in load_papers(session)]
+    with store.reading() as session:
+        return _snapshot_data(session)
+
+
+def _snapshot_data(session: Session) -> dict[str, Any]:
+    papers = [_paper_to_json(view) for view in papers_in_session(session)]
     lists = []
     for reading_list in session.exec(
         select(models.ReadingList).order_by(col(models.ReadingList.name))

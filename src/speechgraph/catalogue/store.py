@@ -1,36 +1,24 @@
-"""Opening the database, migrations, transactions and every write to the catalogue.
+"""Opening the catalogue database: engines, schema versions and migrations, transactions.
 
-Imports `config`, `errors`, `models`, `records`. Reads for queries live in `catalogue.py`.
+Writes go through `writes.Writer` (`Store.writing()`), reads through `queries`.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import cast
 
 from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
-from sqlmodel import Session, SQLModel, col, create_engine, delete, select
+from sqlmodel import Session, SQLModel, create_engine
 
 from speechgraph.catalogue import schema as models
-from speechgraph.catalogue.schema import (
-    Author,
-    Citation,
-    Meta,
-    Paper,
-    PaperAuthor,
-    PaperCategory,
-    ReadingList,
-)
+from speechgraph.catalogue.writes import Writer
 from speechgraph.errors import CatalogueEmpty, DatabaseError
-from speechgraph.records import PaperRecord, Reference
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +58,13 @@ class Store:
     def reading(self) -> Iterator[Session]:
         with Session(self.engine, expire_on_commit=False) as session:
             yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Writer]:
+        """A `Writer` whose changes commit as one transaction when the block ends (and roll
+        back on any exception)."""
+        with self.transaction() as session:
+            yield Writer(session)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -186,176 +181,3 @@ def _display(url: str) -> str:
 
 def _first_line(error: Exception) -> str:
     return str(getattr(error, "orig", error)).splitlines()[0]
-
-
-# --- writes (each takes the session of the caller's transaction) -------------------------------
-
-
-def set_meta(session: Session, key: str, value: str) -> None:
-    row = session.get(Meta, key)
-    if row is None:
-        session.add(Meta(key=key, value=value))
-    else:
-        row.value = value
-        session.add(row)
-
-
-def get_meta(session: Session, key: str) -> str | None:
-    row = session.get(Meta, key)
-    return row.value if row else None
-
-
-def bump_catalogue_version(session: Session) -> int:
-    """Mark the catalogue as changed; derived data (index, graph) keyed on it goes stale."""
-    version = int(get_meta(session, "catalogue_version") or 0) + 1
-    set_meta(session, "catalogue_version", str(version))
-    return version
-
-
-def record_refresh(session: Session, mode: str, report: dict[str, object]) -> None:
-    set_meta(session, "last_refresh", datetime.now(UTC).isoformat(timespec="seconds"))
-    set_meta(session, "last_refresh_mode", mode)
-    set_meta(session, "last_refresh_report", json.dumps(report, sort_keys=True))
-
-
-def upsert_reading_list(
-    session: Session, name: str, location: str, content_hash: str | None
-) -> ReadingList:
-    row = session.exec(select(ReadingList).where(ReadingList.name == name)).first()
-    if row is None:
-        row = ReadingList(name=name, location=location)
-    row.location = location
-    row.content_hash = content_hash
-    row.read_at = datetime.now(UTC)
-    session.add(row)
-    session.flush()
-    return row
-
-
-def replace_list_entries(
-    session: Session,
-    reading_list: ReadingList,
-    mentions: Sequence[models.Mention],
-    resources: Sequence[models.Resource],
-) -> None:
-    """Make the list's mentions and resources exactly these (an idempotent replace)."""
-    session.exec(delete(models.Mention).where(col(models.Mention.list_id) == reading_list.id))
-    session.exec(delete(models.Resource).where(col(models.Resource.list_id) == reading_list.id))
-    for row in [*mentions, *resources]:
-        row.list_id = reading_list.id  # type: ignore[assignment]
-        session.add(row)
-    session.flush()
-
-
-def upsert_paper(
-    session: Session,
-    record: PaperRecord,
-    *,
-    note: str | None = None,
-    aliases: Sequence[str] | None = None,
-    topic: str | None = None,
-    builds_on: Sequence[str] | None = None,
-) -> Paper:
-    """Insert or update a paper from `record`. Our note, aliases and topic are kept when not given.
-
-    A snapshot record never overwrites an abstract that a live fetch stored.
-    """
-    paper = session.get(Paper, record.arxiv_id) or Paper(id=record.arxiv_id, title=record.title)
-    paper.title = record.title
-    paper.version = record.version
-    paper.published = record.published
-    paper.updated = record.updated
-    paper.year = record.year
-    paper.primary_category = record.primary_category or next(iter(record.categories), None)
-    paper.doi = record.doi.lower() if record.doi else paper.doi
-    paper.journal_ref = record.journal_ref
-    paper.comment = record.comment
-    if record.abstract is not None or record.source == "arxiv":
-        paper.abstract = record.abstract
-    if paper.source != "arxiv" or record.source == "arxiv":
-        paper.source = record.source
-    paper.is_stub = False
-    paper.fetched_at = datetime.now(UTC)
-    if note is not None:
-        paper.note = note
-    if aliases is not None:
-        paper.aliases = list(aliases)
-    if builds_on is not None:
-        paper.builds_on = list(builds_on)
-    if topic is not None:
-        paper.topic = topic
-    session.add(paper)
-    session.flush()
-    _replace_authors(session, paper.id, record.authors)
-    _replace_categories(session, paper.id, record.categories)
-    return paper
-
-
-def _replace_authors(session: Session, paper_id: str, names: Sequence[str]) -> None:
-    session.exec(delete(PaperAuthor).where(col(PaperAuthor.paper_id) == paper_id))
-    for position, name in enumerate(names):
-        author = session.exec(select(Author).where(Author.name == name)).first()
-        if author is None:
-            author = Author(name=name)
-            session.add(author)
-            session.flush()
-        session.add(
-            PaperAuthor(paper_id=paper_id, position=position, author_id=cast(int, author.id))
-        )
-
-
-def _replace_categories(session: Session, paper_id: str, categories: Sequence[str]) -> None:
-    session.exec(delete(PaperCategory).where(col(PaperCategory.paper_id) == paper_id))
-    for position, category in enumerate(dict.fromkeys(categories)):
-        session.add(PaperCategory(paper_id=paper_id, position=position, category=category))
-
-
-def stub_id(reference: Reference) -> str | None:
-    """The id a cited paper gets in the catalogue: its arXiv id, else its citation-service id."""
-    if reference.arxiv_id:
-        return reference.arxiv_id
-    if reference.s2_id:
-        return f"s2:{reference.s2_id}"
-    return None
-
-
-def ensure_stub(session: Session, reference: Reference) -> str | None:
-    """The catalogue id of a cited paper, adding a stub when it is not in the catalogue."""
-    paper_id = stub_id(reference)
-    if paper_id is None:
-        return None
-    if session.get(Paper, paper_id) is None:
-        session.add(
-            Paper(
-                id=paper_id,
-                title=reference.title or "(untitled reference)",
-                year=reference.year,
-                doi=reference.doi.lower() if reference.doi else None,
-                source="citation-stub",
-                is_stub=True,
-            )
-        )
-        session.flush()
-    return paper_id
-
-
-def replace_citations(
-    session: Session,
-    citing_id: str,
-    references: Sequence[Reference],
-    citation_count: int | None,
-) -> int:
-    """Make `citing_id`'s outgoing citations exactly `references`; returns how many were stored."""
-    session.exec(delete(Citation).where(col(Citation.citing_id) == citing_id))
-    cited: set[str] = set()
-    for reference in references:
-        cited_id = ensure_stub(session, reference)
-        if cited_id and cited_id != citing_id and cited_id not in cited:
-            cited.add(cited_id)
-            session.add(Citation(citing_id=citing_id, cited_id=cited_id))
-    paper = session.get(Paper, citing_id)
-    if paper is not None and citation_count is not None:
-        paper.citation_count = citation_count
-        session.add(paper)
-    session.flush()
-    return len(cited)

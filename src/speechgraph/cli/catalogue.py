@@ -72,9 +72,9 @@ def list_papers(
     """List the papers of the catalogue, oldest first."""
     from speechgraph.catalogue.queries import load_papers, require_papers
 
-    with opened_store(ctx) as store, store.reading() as session:
-        require_papers(session)
-        papers = load_papers(session)
+    with opened_store(ctx) as store:
+        require_papers(store)
+        papers = load_papers(store)
     if reading_list:
         papers = [paper for paper in papers if reading_list in paper.lists]
     if json_output:
@@ -93,10 +93,11 @@ def show(
     json_output: JsonFlag = False,
 ) -> None:
     """Show one paper: facts, our note or the abstract, where it was listed, links."""
-    from speechgraph.catalogue.queries import get_paper, resolve_paper_id
+    from speechgraph.catalogue.queries import get_paper
+    from speechgraph.knowledge.names import find_paper
 
-    with opened_store(ctx) as store, store.reading() as session:
-        paper = get_paper(session, resolve_paper_id(session, paper_id))
+    with opened_store(ctx) as store:
+        paper = get_paper(store, find_paper(store, paper_id))
     if json_output:
         print_json(paper.to_json())
         return
@@ -120,9 +121,9 @@ def audit(ctx: typer.Context, json_output: JsonFlag = False) -> None:
     from speechgraph.catalogue.queries import require_papers
     from speechgraph.knowledge.audit import audit_catalogue
 
-    with opened_store(ctx) as store, store.reading() as session:
-        require_papers(session)
-        report = audit_catalogue(session)
+    with opened_store(ctx) as store:
+        require_papers(store)
+        report = audit_catalogue(store)
     if json_output:
         print_json(report.to_json())
         return
@@ -158,9 +159,9 @@ def snapshot(
     from speechgraph.catalogue.snapshot import snapshot_from_catalogue, write_snapshot
 
     target = out or settings_of(ctx).snapshot_file
-    with opened_store(ctx) as store, store.reading() as session:
-        require_papers(session)
-        data = snapshot_from_catalogue(session)
+    with opened_store(ctx) as store:
+        require_papers(store)
+        data = snapshot_from_catalogue(store)
     write_snapshot(data, target)
     typer.echo(f"wrote {target}: {len(data['papers'])} papers, {len(data['lists'])} lists")
 

@@ -41,6 +41,16 @@ def _knowledge(
         return load_knowledge(store, neighbours), neighbours.embeddings
 
 
+def _paper_ids(ctx: typer.Context, *names: str) -> list[str]:
+    """The catalogue ids the user means (ids in any form, names, titles)."""
+    from speechgraph.catalogue.queries import require_papers
+    from speechgraph.knowledge.names import find_paper
+
+    with opened_store(ctx) as store:
+        require_papers(store)
+        return [find_paper(store, name) for name in names]
+
+
 def _echo_notes(knowledge: Knowledge) -> None:
     for note in knowledge.notes:
         typer.echo(f"note: {note}", err=True)
@@ -55,8 +65,9 @@ def prereqs(
     """What to read before a paper, in order, each step with its evidence and a confidence."""
     from speechgraph.graph.plans import because, prerequisites
 
+    (target,) = _paper_ids(ctx, paper_id)
     knowledge, _ = _knowledge(ctx)
-    plan = prerequisites(knowledge.graph, paper_id, depth)
+    plan = prerequisites(knowledge.graph, target, depth)
     if json_output:
         print_json(plan.to_json())
         return
@@ -81,8 +92,9 @@ def path(
     """How one paper leads to another: a path forward in time, each hop explained."""
     from speechgraph.graph.plans import find_path
 
+    start, end = _paper_ids(ctx, source, target)
     knowledge, _ = _knowledge(ctx)
-    result = find_path(knowledge.graph, source, target)
+    result = find_path(knowledge.graph, start, end)
     if json_output:
         print_json(result.to_json())
         return

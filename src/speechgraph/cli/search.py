@@ -62,12 +62,11 @@ def similar(
     json_output: JsonFlag = False,
 ) -> None:
     """Papers closest in meaning to one paper of the catalogue."""
-    from speechgraph.catalogue.queries import resolve_paper_id
+    from speechgraph.knowledge.names import find_paper
     from speechgraph.search.hybrid import Searcher
 
     with opened_store(ctx) as store:
-        with store.reading() as session:
-            catalogue_id = resolve_paper_id(session, paper_id)
+        catalogue_id = find_paper(store, paper_id)
         with Searcher(settings_of(ctx), store) as searcher:
             hits = searcher.similar(catalogue_id, k)
     results = [hit.to_json() for hit in hits]

@@ -1,8 +1,8 @@
-"""Wires the catalogue into the knowledge graph: loads papers and citations from the store and
-embeddings from the search index when there is one, then builds the graph.
+"""Wires the catalogue into the knowledge graph: loads papers and citations from the catalogue
+and embeddings from the search index when there is one, then builds the graph.
 
-Imports `catalogue`, `config`, `store`, `graph`, `errors`, and `embed` and `index` lazily (FAISS
-loads only when an index is asked for). Similar pairs come from a neighbour function passed in.
+FAISS loads only when an index is asked for; similar pairs come from a neighbour function
+passed in, so `edges` never sees the index.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import networkx as nx
 import numpy as np
 
 from speechgraph.catalogue.queries import (
-    PaperView,
     catalogue_version,
     citation_pairs,
     load_papers,
@@ -31,8 +30,8 @@ from speechgraph.graph.edges import (
     SIMILAR_THRESHOLD,
     build_graph,
     similar_pairs,
-    similar_pairs_from_vectors,
 )
+from speechgraph.records import PaperView
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +53,6 @@ class Embeddings:
     ids: list[str]
     vectors: np.ndarray
 
-    def neighbours(self, paper_ids: Sequence[str]) -> list[tuple[str, str, float]]:
-        """Exact k-NN similar pairs among `paper_ids` (a `Neighbours` function), in numpy."""
-        wanted = set(paper_ids)
-        rows = [row for row, paper_id in enumerate(self.ids) if paper_id in wanted]
-        return similar_pairs_from_vectors([self.ids[row] for row in rows], self.vectors[rows])
-
 
 @dataclass
 class Knowledge:
@@ -77,10 +70,9 @@ def load_knowledge(store: Store, neighbours: Neighbours | None = None) -> Knowle
     `neighbours` gives the similar pairs; an `IndexNeighbours` adds its notes (an index not
     used, papers without a vector) to the knowledge's notes."""
     started = time.perf_counter()
-    with store.reading() as session:
-        require_papers(session)
-        papers = load_papers(session)
-        citations = citation_pairs(session)
+    require_papers(store)
+    papers = load_papers(store)
+    citations = citation_pairs(store)
     notes = []
     pairs: Iterable[tuple[str, str, float]] = ()
     if neighbours is None:
@@ -102,8 +94,7 @@ def index_neighbours(settings: Settings, store: Store) -> IndexNeighbours:
     when it was built with this model for the catalogue's current version."""
     from speechgraph.search.encoder import model_fingerprint
 
-    with store.reading() as session:
-        version = catalogue_version(session)
+    version = catalogue_version(store)
     return IndexNeighbours(
         settings.index_dir,
         fingerprint=model_fingerprint(settings.model, settings.cache_dir),

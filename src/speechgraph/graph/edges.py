@@ -20,7 +20,6 @@ from itertools import combinations
 from typing import Any
 
 import networkx as nx
-import numpy as np
 
 from speechgraph.knowledge.names import catalogue_names, named_methods, title_name
 from speechgraph.records import PaperView
@@ -196,38 +195,6 @@ def short_name(graph: nx.MultiDiGraph, paper_id: str) -> str:
     node = graph.nodes[paper_id]
     aliases = node.get("aliases") or []
     return aliases[0] if aliases else title_name(node["title"]) or paper_id
-
-
-def similar_pairs_from_vectors(
-    ids: Sequence[str],
-    vectors: np.ndarray,
-    *,
-    k: int = SIMILAR_NEIGHBOURS,
-    threshold: float = SIMILAR_THRESHOLD,
-    block: int = 1024,
-) -> list[tuple[str, str, float]]:
-    """Each paper's k nearest neighbours by cosine at or above `threshold`, as (id, id, cosine).
-
-    Exact search in numpy, for callers that hold the vectors already. Rows are scored `block`
-    at a time against all others, so memory stays at block x n (never n x n: 10 GB at 50K).
-    """
-    if len(ids) < 2 or k <= 0:
-        return []
-    matrix = np.asarray(vectors, dtype=np.float32)
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    unit = matrix / np.where(norms == 0, 1.0, norms)
-    nearest = min(k, len(ids) - 1)
-    ranked: list[tuple[str, list[tuple[str, float]]]] = []
-    for start in range(0, len(ids), block):
-        cosine = unit[start : start + block] @ unit.T
-        rows = np.arange(cosine.shape[0])
-        cosine[rows, rows + start] = -np.inf
-        top = np.argpartition(-cosine, nearest - 1, axis=1)[:, :nearest]
-        for row, columns in enumerate(top):
-            scores = cosine[row, columns]
-            order = np.argsort(-scores, kind="stable")
-            ranked.append((ids[start + row], [(ids[columns[i]], float(scores[i])) for i in order]))
-    return similar_pairs(ranked, k=k, threshold=threshold)
 
 
 def similar_pairs(

@@ -15,6 +15,7 @@ from typing import Any
 
 import networkx as nx
 
+from speechgraph.errors import PaperNotFound
 from speechgraph.graph.edges import (
     BUILDS_ON,
     CITES,
@@ -24,8 +25,6 @@ from speechgraph.graph.edges import (
     compare_time,
     time_key,
 )
-from speechgraph.knowledge.names import title_name
-from speechgraph.lists.links import find_paper_id
 
 DEFAULT_DEPTH = 3
 MAX_DEPTH = 8
@@ -147,16 +146,16 @@ class PathResult:
         }
 
 
-def resolve_paper_id(graph: nx.MultiDiGraph, raw: str) -> str:
-    """The catalogue id for `raw`: an arXiv id in any common form, or a paper's short name.
+def require_node(graph: nx.MultiDiGraph, paper_id: str) -> str:
+    """`paper_id` when the graph holds it (resolve names first with `knowledge.names`).
 
-    Raises InvalidPaperId for text that is neither, PaperNotFound for an id not in the graph.
-    """
-    names = {
-        node: [*data["aliases"], title_name(data["title"]) or ""]
-        for node, data in graph.nodes(data=True)
-    }
-    return find_paper_id(raw, graph, names)
+    Raises PaperNotFound naming the id and how to find one."""
+    if paper_id not in graph:
+        raise PaperNotFound(
+            f"{paper_id} is not in the catalogue: run `speechgraph list` to see its papers "
+            "or `speechgraph search` to find one"
+        )
+    return paper_id
 
 
 def _step_allowed(graph: nx.MultiDiGraph, dependent: str, dependency: str, kind: str) -> bool:
@@ -186,9 +185,9 @@ def prerequisites(
     """The catalogue papers to read before `target_id`, each dependency before its dependents
     (older first at ties), each with its strongest chain of evidence within `depth` hops.
 
-    Raises InvalidPaperId / PaperNotFound for an id the catalogue does not know.
+    Raises PaperNotFound for an id the catalogue does not know.
     """
-    target = resolve_paper_id(graph, target_id)
+    target = require_node(graph, target_id)
     title = graph.nodes[target]["title"]
     if depth <= 0:
         return Plan(
@@ -304,10 +303,10 @@ def find_path(graph: nx.MultiDiGraph, source_id: str, target_id: str) -> PathRes
     """The most confident path from an older paper to a newer one, each hop forward in time.
 
     When there is none, `alternative` holds the path to the reachable paper closest to the
-    target, or the path in the other direction. Raises InvalidPaperId / PaperNotFound.
+    target, or the path in the other direction. Raises PaperNotFound.
     """
-    source = resolve_paper_id(graph, source_id)
-    target = resolve_paper_id(graph, target_id)
+    source = require_node(graph, source_id)
+    target = require_node(graph, target_id)
     if source == target:
         return PathResult(
             source,

@@ -1,8 +1,8 @@
 """Catalogue health: mislabelled links, one paper linked in several forms, unresolved links
 and unresolved text citations.
 
-Imports `catalogue` and the arXiv client's title helpers. A link text is judged right when it
-resembles the paper's title, names the paper by a well-known name, or cites its first author.
+A link text is judged right when it resembles the paper's title, names the paper by a
+well-known name (`names.lookup_names`), or cites its first author.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session
-
 from speechgraph.catalogue.queries import list_mentions, load_papers
+from speechgraph.catalogue.store import Store
+from speechgraph.knowledge.names import lookup_names
 from speechgraph.records import ARXIV, PaperView
 from speechgraph.text import LINK_WORDS, normalize_title, title_similarity
 
@@ -44,9 +44,9 @@ class AuditReport:
         }
 
 
-def audit_catalogue(session: Session) -> AuditReport:
-    papers = {paper.id: paper for paper in load_papers(session)}
-    mentions = list_mentions(session)
+def audit_catalogue(store: Store) -> AuditReport:
+    papers = {paper.id: paper for paper in load_papers(store)}
+    mentions = list_mentions(store)
     report = AuditReport()
     for mention in mentions:
         paper = papers.get(mention["paper_id"] or "")
@@ -118,13 +118,6 @@ def _resembles(text: str, paper: PaperView) -> bool:
     return title_similarity(text, paper.title) >= TITLE_LIKE or _cites_first_author(text, paper)
 
 
-def _names(paper: PaperView) -> list[str]:
-    names = list(paper.aliases)
-    if ":" in paper.title:
-        names.append(paper.title.split(":", 1)[0])
-    return [name for name in names if name]
-
-
 def _is_name_in(name: str, normalized_text: str) -> bool:
     """The name appears in the text as whole words ('Tacotron 2' in 'tacotron 2 google')."""
     key = normalize_title(name)
@@ -151,7 +144,7 @@ def _most_specific_names(
     best: dict[str, tuple[int, PaperView]] = {}
     for paper in catalogue:
         for text in texts:
-            for name in _names(paper):
+            for name in lookup_names(paper.title, paper.aliases):
                 if _is_name_in(name, normalize_title(text)):
                     length = len(normalize_title(name))
                     if length > best.get(paper.id, (0, paper))[0]:

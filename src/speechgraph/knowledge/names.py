@@ -1,19 +1,26 @@
-"""Method names of catalogue papers and where other papers name them, for `builds_on` edges.
+"""The names papers go by, in one place: which paper a user means by an id, a title or a name
+(`find_paper`, used by every command and page), and the method names by which abstracts and
+notes refer to earlier papers (`names_of`, `find_names`, for builds-on edges).
 
-Pure text processing over `PaperView`s; imports only `catalogue` (for the type). A paper's names
-come from its aliases, the part of its title before a colon, and the link texts pointing to it.
-Matching is by whole tokens, case- and hyphen-insensitive; the longest name wins at each place.
+A paper answers to its aliases, the part of its title before a colon and its whole title; in
+running text, where plain words must not pass for names, only distinctive names count (see
+`title_name`) and link texts join them. Matching is by whole tokens, case- and hyphen-
+insensitive; the longest name wins at each place.
 """
 
 from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from speechgraph.catalogue.queries import paper_names
+from speechgraph.catalogue.store import Store
+from speechgraph.errors import InvalidPaperId, PaperNotFound
+from speechgraph.ids import parse_arxiv_id
 from speechgraph.records import PaperView
-from speechgraph.text import LINK_WORDS
+from speechgraph.text import LINK_WORDS, normalize_title
 
 # Trust in a name by where it came from: reading lists sometimes label a link with another
 # paper's name ("FastSpeech" linking WaveGlow), so link texts rank below our curated aliases.
@@ -173,3 +180,55 @@ def named_methods(
     return [
         NameMatch(name, field_name) for field_name, (_, name) in found if name.paper_id != paper.id
     ]
+
+
+# --- which paper the user means -----------------------------------------------------------------
+
+
+FIND_OR_ADD = (
+    "run `speechgraph list` to see its papers or `speechgraph search` to find one; add a paper "
+    "with `speechgraph refresh --list FILE`, `speechgraph import FILE` or an online refresh"
+)
+
+
+def lookup_names(title: str, aliases: Iterable[str]) -> list[str]:
+    """What a user may call a paper: its aliases, its title's head before a colon ("Less is
+    More"), and its whole title; each in `normalize_title` form."""
+    head, colon, _ = title.partition(":")
+    names = [*aliases, head if colon else "", title]
+    return [key for key in dict.fromkeys(normalize_title(name) for name in names) if key]
+
+
+def find_paper(store: Store, raw: str) -> str:
+    """The catalogue id `raw` means: an arXiv id in any form (version, URL, `arXiv:`), an `s2:`
+    id, or the name or title of exactly one catalogue paper, in any case and punctuation.
+
+    Raises PaperNotFound for a well-formed id the catalogue lacks, InvalidPaperId for a name
+    that names no paper or several (both say what to run)."""
+    rows = paper_names(store)
+    return match_paper(
+        raw, {row[0] for row in rows}, {row[0]: lookup_names(*row[1:]) for row in rows}
+    )
+
+
+def match_paper(raw: str, ids: Iterable[str], names: Mapping[str, Sequence[str]]) -> str:
+    """`find_paper` over given ids and `lookup_names` keys (paper id -> keys)."""
+    text = raw.strip()
+    parsed = parse_arxiv_id(text)
+    is_id = parsed is not None or text.startswith("s2:")
+    if parsed is not None:
+        text = parsed[0]
+    if text in set(ids):
+        return text
+    if is_id:
+        raise PaperNotFound(f"{text} is not in the catalogue: {FIND_OR_ADD}")
+    wanted = normalize_title(text)
+    matches = sorted(paper_id for paper_id, keys in names.items() if wanted and wanted in keys)
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise InvalidPaperId(f"{raw!r} names several papers ({', '.join(matches)}): give its id")
+    raise InvalidPaperId(
+        f"{raw!r} is not an arXiv id (like 2106.06103) nor the name of one catalogue paper: "
+        f"{FIND_OR_ADD}"
+    )

@@ -5,11 +5,10 @@ an image, a model card, a blog, docs. Pure functions over strings; ids come from
 from __future__ import annotations
 
 import re
-from collections.abc import Container, Iterable, Mapping
+from collections.abc import Iterable
 from urllib.parse import unquote, urlsplit
 
-from speechgraph.errors import InvalidPaperId, PaperNotFound
-from speechgraph.ids import absolute_url, normalize_arxiv_id, parse_arxiv_url
+from speechgraph.ids import absolute_url, parse_arxiv_url
 
 __all__ = ["RESEARCH_BLOG_HOSTS", "classify_url", "is_research_blog"]
 
@@ -99,38 +98,3 @@ def classify_url(url: str) -> str:
 def is_research_blog(url: str) -> bool:
     """True for a link to a research lab's blog, where papers are published as posts."""
     return _host_in((urlsplit(absolute_url(url)).hostname or "").lower(), RESEARCH_BLOG_HOSTS)
-
-
-def find_paper_id(raw: str, ids: Container[str], names: Mapping[str, Iterable[str]]) -> str:
-    """The catalogue id that `raw` names: an arXiv id in any form, an `s2:` id, or the
-    well-known name of exactly one paper (`names`: paper id -> its names; any case).
-
-    Raises PaperNotFound for a well-formed id the catalogue lacks, InvalidPaperId otherwise.
-    """
-    text = raw.strip()
-    try:
-        text, _version = normalize_arxiv_id(text)
-        is_id = True
-    except InvalidPaperId:
-        is_id = text.startswith("s2:")
-    if text in ids:
-        return text
-    if is_id:
-        raise PaperNotFound(
-            f"{text} is not in the catalogue: run `speechgraph list` to see its papers "
-            "or `speechgraph search` to find one"
-        )
-    wanted = text.lower()
-    matches = sorted(
-        paper_id
-        for paper_id, paper_names in names.items()
-        if wanted and wanted in {name.lower() for name in paper_names if name}
-    )
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        raise InvalidPaperId(f"{raw!r} names several papers ({', '.join(matches)}): give its id")
-    raise InvalidPaperId(
-        f"{raw!r} is not an arXiv id (like 2106.06103) nor the name of one catalogue paper: "
-        "run `speechgraph search` to find its id"
-    )

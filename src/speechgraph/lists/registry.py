@@ -1,7 +1,5 @@
-"""Reading-list sources: the lists named in ingest/sources.toml or on the command line, read
-from a file or a URL, parsed, with the snapshot's record of a list as the fallback.
-
-Imports `config`, `errors`, `records`, `sources`, `snapshot`.
+"""Where reading lists come from: the lists named in ingest/sources.toml or on the command line,
+read from a file or a URL and parsed; a caller may offer a fallback for a list it cannot read.
 """
 
 from __future__ import annotations
@@ -10,11 +8,10 @@ import hashlib
 import tomllib
 import urllib.error
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from speechgraph.catalogue.snapshot import Snapshot
 from speechgraph.config import Settings
 from speechgraph.errors import ConfigError, ReadingListError
 from speechgraph.lists import parser as sources
@@ -99,27 +96,31 @@ def _download_list(url: str, timeout: float) -> str:
     return decode_list_bytes(raw, url)
 
 
+# What to use instead of a configured list that cannot be read (None: the error stands).
+Fallback = Callable[[ListSource, ReadingListError], "LoadedList | None"]
+
+
 def load_lists(
     configured: Sequence[ListSource],
     extra: Sequence[ListSource],
-    snapshot: Snapshot | None,
     *,
     offline: bool,
     timeout: float,
+    fallback: Fallback | None = None,
 ) -> list[LoadedList]:
-    """Read and parse every list. A configured list that cannot be read falls back to the
-    snapshot's record of it; an extra (--list) list that cannot be read is an error."""
+    """Read and parse every list. A configured list that cannot be read is replaced by what
+    `fallback` gives (the refresh offers the snapshot's record of it); an extra (--list) list
+    that cannot be read is an error."""
     loaded = []
     for source in [*configured, *extra]:
         is_extra = source in extra
         try:
             text, origin = read_list(source, offline=offline, timeout=timeout)
         except ReadingListError as error:
-            recorded = snapshot.lists.get(source.name) if snapshot else None
-            if is_extra or recorded is None:
+            replacement = None if is_extra or fallback is None else fallback(source, error)
+            if replacement is None:
                 raise
-            parsed = ParsedList(source.name, list(recorded.mentions), list(recorded.resources), [])
-            loaded.append(LoadedList(source, parsed, "snapshot", None, warning=str(error)))
+            loaded.append(replacement)
             continue
         parsed = sources.parse_reading_list(text, source.name)
         if is_extra:

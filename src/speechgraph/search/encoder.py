@@ -1,7 +1,8 @@
-"""The sentence encoder: model resolution and fingerprint, batched encoding, the embedding cache.
+"""The sentence encoder: model resolution and fingerprint, batched encoding through the
+embedding cache (`catalogue.vectors`).
 
 Owns the model (sentence-transformers and torch, imported inside functions only; the ONNX query
-path is `embed_onnx`). Imports `config`, `errors`; never sessions or FAISS.
+path is `search.onnx`). Never touches sessions or FAISS.
 """
 
 from __future__ import annotations
@@ -9,16 +10,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import sqlite3
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import closing, contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
 
+from speechgraph.catalogue.vectors import EmbeddingCache
 from speechgraph.config import DEFAULT_MODEL
 from speechgraph.errors import ConfigError
 from speechgraph.files import atomic_write_text
@@ -198,48 +198,7 @@ def load_encoder(model: str = DEFAULT_MODEL, memo_dir: Path | None = None) -> To
     )
 
 
-# --- the embedding cache -------------------------------------------------------------------------
-
-
-class EmbeddingCache:
-    """Vectors by (model fingerprint, sha256 of text) in one SQLite file; committed per chunk."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as connection:
-            connection.execute(
-                "CREATE TABLE IF NOT EXISTS embedding (fingerprint TEXT, text_sha TEXT, "
-                "vector BLOB, PRIMARY KEY (fingerprint, text_sha)) WITHOUT ROWID"
-            )
-
-    @contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=30)) as connection, connection:
-            yield connection
-
-    def get_many(self, fingerprint: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        found: dict[str, np.ndarray] = {}
-        with self._connect() as connection:
-            for start in range(0, len(hashes), 500):
-                chunk = list(hashes[start : start + 500])
-                marks = ",".join("?" * len(chunk))
-                rows = connection.execute(
-                    f"SELECT text_sha, vector FROM embedding WHERE fingerprint = ? "
-                    f"AND text_sha IN ({marks})",
-                    [fingerprint, *chunk],
-                )
-                for sha, blob in rows:
-                    found[sha] = np.frombuffer(blob, dtype=np.float32)
-        return found
-
-    def put_many(self, fingerprint: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
-        rows = [
-            (fingerprint, sha, np.asarray(vector, dtype=np.float32).tobytes())
-            for sha, vector in zip(hashes, vectors, strict=True)
-        ]
-        with self._connect() as connection:
-            connection.executemany("INSERT OR REPLACE INTO embedding VALUES (?, ?, ?)", rows)
+# --- embedding with the cache --------------------------------------------------------------
 
 
 def embed_texts(

@@ -1,7 +1,5 @@
-"""Hybrid retrieval over the catalogue: dense (FAISS) + lexical (FTS5 BM25) fused by reciprocal
+"""Hybrid retrieval over the catalogue: dense (FAISS) + keyword (FTS5 BM25) fused by reciprocal
 rank, with filters, explanations and `similar`. The read side only: `indexing` writes the indexes.
-
-Imports `config`, `errors`, `store`, `catalogue`, `embed`, `embed_onnx`, `index`, `lexical`.
 """
 
 from __future__ import annotations
@@ -9,26 +7,18 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field, replace
-from functools import cache
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import bindparam, literal, null, text, union_all
-from sqlmodel import Session, col, select
-
+from speechgraph.catalogue.keywords import KeywordIndex
 from speechgraph.catalogue.queries import (
+    Filters,
+    PaperCard,
     catalogue_version,
+    ids_matching,
     load_papers,
-    reading_list_names,
+    paper_cards,
     require_papers,
-)
-from speechgraph.catalogue.schema import (
-    Author,
-    Mention,
-    Paper,
-    PaperAuthor,
-    PaperCategory,
-    ReadingList,
 )
 from speechgraph.catalogue.store import Store, open_db
 from speechgraph.config import Settings
@@ -37,7 +27,7 @@ from speechgraph.records import summary_label
 from speechgraph.search import encoder as embed
 from speechgraph.search import onnx as embed_onnx
 from speechgraph.search.index import VectorIndex, load_index
-from speechgraph.search.lexical import LexicalIndex, is_only_common_words, query_terms
+from speechgraph.search.lexical import is_only_common_words, query_terms
 
 log = logging.getLogger(__name__)
 
@@ -50,18 +40,6 @@ MAX_QUERY_CHARS = 2000  # the model reads 256 tokens; more text only slows the t
 MAX_K = 1000
 RRF_K = 60  # the constant of reciprocal rank fusion (Cormack et al.); see bench/eval_search.py
 CANDIDATES = 100  # hits each retriever contributes to the fusion
-
-
-@dataclass(frozen=True)
-class Filters:
-    year_from: int | None = None
-    year_to: int | None = None
-    category: str | None = None
-    list_name: str | None = None
-    section: str | None = None
-
-    def is_empty(self) -> bool:
-        return all(value is None for value in vars(self).values())
 
 
 @dataclass
@@ -129,78 +107,6 @@ def rrf_fuse(rankings: dict[str, list[str]], rrf_k: int = RRF_K) -> list[tuple[s
     return sorted(scores.items(), key=lambda item: (-item[1], item[0]))
 
 
-# --- filters -----------------------------------------------------------------------------------
-
-
-def allowed_ids(session: Session, filters: Filters) -> set[str] | None:
-    """Ids passing `filters`, or None when there are none. Unknown values raise SearchInputError."""
-    if filters.is_empty():
-        return None
-    query = select(Paper.id).where(Paper.is_stub == False)  # noqa: E712
-    if (
-        filters.year_from is not None
-        and filters.year_to is not None
-        and filters.year_from > filters.year_to
-    ):
-        raise SearchInputError(
-            f"--year-from {filters.year_from} is after --year-to {filters.year_to}"
-        )
-    if filters.year_from is not None:
-        query = query.where(col(Paper.year) >= filters.year_from)
-    if filters.year_to is not None:
-        query = query.where(col(Paper.year) <= filters.year_to)
-    ids = set(session.exec(query).all())
-    if filters.category is not None:
-        ids &= _ids_in_category(session, filters.category)
-    if filters.list_name is not None:
-        ids &= _ids_in_list(session, filters.list_name)
-    if filters.section is not None:
-        ids &= _ids_in_section(session, filters.section)
-    return ids
-
-
-def _ids_in_category(session: Session, category: str) -> set[str]:
-    known = sorted(set(session.exec(select(PaperCategory.category)).all()))
-    wanted = category.strip().lower()
-    chosen = [c for c in known if c.lower() == wanted or c.lower().startswith(wanted + ".")]
-    if not chosen:
-        raise SearchInputError(
-            f"unknown category {category!r}: choose one of {', '.join(known) or '(none yet)'}"
-        )
-    rows = session.exec(
-        select(PaperCategory.paper_id).where(col(PaperCategory.category).in_(chosen))
-    ).all()
-    return set(rows)
-
-
-def _ids_in_list(session: Session, list_name: str) -> set[str]:
-    names = reading_list_names(session)
-    chosen = [name for name in names if name.lower() == list_name.strip().lower()]
-    if not chosen:
-        raise SearchInputError(
-            f"unknown reading list {list_name!r}: choose one of {', '.join(names) or '(none yet)'}"
-        )
-    rows = session.exec(
-        select(Mention.paper_id).join(ReadingList).where(ReadingList.name == chosen[0])
-    ).all()
-    return {paper_id for paper_id in rows if paper_id}
-
-
-def _ids_in_section(session: Session, section: str) -> set[str]:
-    rows = session.exec(select(Mention.paper_id, Mention.section)).all()
-    wanted = section.strip().lower()
-    ids = {paper_id for paper_id, name in rows if paper_id and wanted in name.lower()}
-    if not ids:
-        sections = sorted({name for _, name in rows})
-        shown = "; ".join(sections[:12]) + (
-            f"; … ({len(sections)} in all)" if len(sections) > 12 else ""
-        )
-        raise SearchInputError(
-            f"no section matches {section!r}: sections include {shown or '(none yet)'}"
-        )
-    return ids
-
-
 # --- the searcher ------------------------------------------------------------------------------
 
 
@@ -222,16 +128,15 @@ class Searcher:
         self._encoder = encoder
         self._cards: dict[str, Hit] = {}
         try:
-            with self.store.reading() as session:
-                require_papers(session)
-                self.catalogue_version = catalogue_version(session)
+            require_papers(self.store)
+            self.catalogue_version = catalogue_version(self.store)
             fingerprint = embed.model_fingerprint(settings.model, settings.cache_dir)
             self.index: VectorIndex = load_index(
                 settings.index_dir,
                 fingerprint=fingerprint,
                 catalogue_version=self.catalogue_version,
             )
-            self.lexical = LexicalIndex(settings.index_dir, self.catalogue_version)
+            self.lexical = KeywordIndex(settings.index_dir, self.catalogue_version)
         except BaseException:
             if self._owns_store:
                 self.store.dispose()
@@ -282,8 +187,7 @@ class Searcher:
         k = max(1, min(int(k), MAX_K))
         allowed = None
         if filters is not None and not filters.is_empty():
-            with self.store.reading() as session:
-                allowed = allowed_ids(session, filters)
+            allowed = ids_matching(self.store, filters)
         terms = query_terms(text)
         if mode == "lexical" and is_only_common_words(text):
             raise SearchInputError(
@@ -310,8 +214,7 @@ class Searcher:
     def _similar(self, paper_id: str, k: int) -> list[Hit]:
         k = max(1, min(int(k), MAX_K))
         if paper_id not in self.index:
-            with self.store.reading() as session:
-                found = load_papers(session, [paper_id])
+            found = load_papers(self.store, [paper_id])
             if not found:
                 raise PaperNotFound(
                     f"{paper_id} is not in the catalogue: use `speechgraph search` to find its id"
@@ -380,7 +283,10 @@ class Searcher:
         if missing:
             if len(self._cards) + len(missing) > CARD_CACHE_SIZE:
                 self._cards.clear()
-            self._cards.update(fetch_cards(self.store, missing))
+            self._cards.update(
+                (paper_id, _hit(card))
+                for paper_id, card in paper_cards(self.store, missing).items()
+            )
         return {
             paper_id: replace(
                 card,
@@ -393,57 +299,17 @@ class Searcher:
         }
 
 
-def fetch_cards(store: Store, ids: list[str]) -> dict[str, Hit]:
-    """Title, year, authors and categories of `ids` in one round trip, no ORM objects.
-
-    The hot path of every search, so it skips `load_papers` (mentions, resources) on purpose and
-    runs one UNION statement built once (building a select costs more than running it here).
-    """
-    if not ids:
-        return {}
-    with store.engine.connect() as connection:
-        rows = connection.execute(_card_statement(), {"ids": ids}).all()
-    cards: dict[str, Hit] = {}
-    for paper_id, kind, _position, text_value, year, has_abstract, has_note in rows:
-        if kind == 0:
-            source = summary_label(bool(has_abstract), bool(has_note))
-            cards[paper_id] = Hit(paper_id, text_value, year, 0.0, {"summary_source": source})
-        elif paper_id in cards:
-            (cards[paper_id].authors if kind == 1 else cards[paper_id].categories).append(
-                text_value
-            )
-    return cards
-
-
-@cache
-def _card_statement() -> Any:
-    ids: Any = bindparam("ids", expanding=True)
-    none = null()
-    papers = select(  # type: ignore[call-overload]
-        Paper.id,
-        literal(0).label("kind"),
-        literal(0).label("position"),
-        Paper.title,
-        Paper.year,
-        col(Paper.abstract).is_not(None),
-        col(Paper.note).is_not(None),
-    ).where(col(Paper.id).in_(ids))
-    author_columns = (PaperAuthor.paper_id, literal(1), PaperAuthor.position, Author.name)
-    authors = (
-        select(*author_columns, none, none, none)  # type: ignore[call-overload]
-        .join(Author)
-        .where(col(PaperAuthor.paper_id).in_(ids))
+def _hit(card: PaperCard) -> Hit:
+    source = summary_label(card.has_abstract, card.has_note)
+    return Hit(
+        card.id,
+        card.title,
+        card.year,
+        0.0,
+        {"summary_source": source},
+        card.authors,
+        card.categories,
     )
-    categories = select(  # type: ignore[call-overload]
-        PaperCategory.paper_id,
-        literal(2),
-        PaperCategory.position,
-        PaperCategory.category,
-        none,
-        none,
-        none,
-    ).where(col(PaperCategory.paper_id).in_(ids))
-    return union_all(papers, authors, categories).order_by(text("kind"), text("position"))
 
 
 def _rounded(value: float | None) -> float | None:

@@ -1,17 +1,17 @@
 """Keeping the search data current: embed what changed (through the cache), update the FAISS index
 and rebuild the keyword index; a no-op when the manifest already matches the catalogue.
-
-Imports `config`, `errors`, `store`, `catalogue`, `embed`, `embed_onnx`, `index`, `lexical`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Any
 
-from speechgraph.catalogue.queries import catalogue_version, load_papers
+from speechgraph.catalogue.keywords import build_keyword_index, keyword_index_version
+from speechgraph.catalogue.queries import EMPTY_CATALOGUE, catalogue_version, load_papers
 from speechgraph.catalogue.store import Store
+from speechgraph.catalogue.vectors import EmbeddingCache
 from speechgraph.config import Settings
 from speechgraph.errors import CatalogueEmpty, IndexOutOfDate
 from speechgraph.records import PaperView
@@ -26,26 +26,11 @@ from speechgraph.search.index import (
     load_index,
     read_manifest,
 )
-from speechgraph.search.lexical import LexicalDocument, build_lexical_index, lexical_version
+from speechgraph.search.lexical import keyword_documents
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
-
-
-def lexical_documents(papers: Collection[PaperView]) -> list[LexicalDocument]:
-    return [
-        LexicalDocument(
-            id=paper.id,
-            title=paper.title,
-            names=" ; ".join(
-                dict.fromkeys([*paper.aliases, *(m.link_text for m in paper.mentions)])
-            ),
-            summary=" ".join(part for part in (paper.abstract, paper.note) if part),
-            authors=", ".join(paper.authors),
-        )
-        for paper in papers
-    ]
 
 
 def sync_index(
@@ -61,18 +46,17 @@ def sync_index(
     Embeds only texts the embedding cache lacks; `progress("embedding", done, total)` reports it.
     Returns counts: status, papers, embedded, added, removed, kind, catalogue_version.
     """
-    with store.reading() as session:
-        papers = load_papers(session)
-        version = catalogue_version(session)
+    papers = load_papers(store)
+    version = catalogue_version(store)
     if not papers:
-        raise CatalogueEmpty("the catalogue is empty: run `speechgraph refresh --offline` first")
+        raise CatalogueEmpty(EMPTY_CATALOGUE)
     fingerprint = embed.model_fingerprint(settings.model, settings.cache_dir)
     manifest = read_manifest(settings.index_dir)
     current = (
         manifest is not None
         and manifest.fingerprint == fingerprint
         and manifest.catalogue_version == version
-        and lexical_version(settings.index_dir) == version
+        and keyword_index_version(settings.index_dir) == version
         and has_matching_vectors(settings.index_dir, manifest)
     )
     if current and not rebuild and manifest is not None:
@@ -85,7 +69,7 @@ def sync_index(
         papers, version, reuse=manifest is not None and not rebuild, progress=embedding_progress
     )
     vectors_index.save(settings.index_dir)
-    build_lexical_index(settings.index_dir, lexical_documents(papers), version)
+    build_keyword_index(settings.index_dir, keyword_documents(papers), version)
     state.ensure_onnx_export()
     return _summary("updated", len(vectors_index), *counts, vectors_index.manifest.kind, version)
 
@@ -111,7 +95,7 @@ class _VectorSync:
         self.settings = settings
         self.fingerprint = fingerprint
         self.encoder = encoder or embed.LazyEncoder(settings.model, settings.cache_dir)
-        self.cache = embed.EmbeddingCache(settings.cache_dir / "embeddings.sqlite")
+        self.cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite")
 
     def update(
         self,

@@ -1,38 +1,18 @@
-"""Lexical retrieval: an SQLite FTS5 (BM25) index over title, names, abstract/note and authors.
-
-The FTS table is derived data kept in its own SQLite file beside the FAISS index (so it works
-whatever database holds the catalogue, and searching never writes to the catalogue), rebuilt
-when the catalogue version changes. User text only ever reaches FTS5 as quoted single terms.
-Imports `errors` and `embed` (for its atomic file swap only); takes plain data, never sessions.
+"""Keyword queries: the terms of a query (stop words dropped, FTS syntax made plain text) and the
+document the keyword index holds for each paper. The index itself is `catalogue.keywords`.
 """
 
 from __future__ import annotations
 
 import re
-import sqlite3
-from collections.abc import Collection, Iterable, Sequence
-from contextlib import closing
-from dataclasses import dataclass
-from pathlib import Path
+from collections.abc import Collection
 
-from speechgraph.errors import IndexOutOfDate
-from speechgraph.files import atomic_path
+from speechgraph.catalogue.keywords import KeywordDocument
+from speechgraph.records import PaperView
 from speechgraph.text import STOP_WORDS
 
-LEXICAL_FILE = "lexical.sqlite"
 MAX_TERMS = 32
-# Column weights for bm25(): title and names (aliases, link texts) say most about a paper.
-_WEIGHTS = (0.0, 4.0, 3.0, 1.0, 1.0)
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
-
-
-@dataclass(frozen=True)
-class LexicalDocument:
-    id: str
-    title: str
-    names: str  # aliases and the link texts the reading lists used
-    summary: str  # abstract and our note
-    authors: str
 
 
 def query_terms(query: str) -> list[str]:
@@ -51,105 +31,18 @@ def is_only_common_words(query: str) -> bool:
     return bool(words) and all(word in STOP_WORDS for word in words)
 
 
-def _match_expression(terms: Iterable[str]) -> str:
-    # Each term is quoted: inside quotes FTS5 keywords (AND, OR, NOT, NEAR) are plain strings.
-    return " OR ".join(f'"{term}"' for term in terms)
-
-
-def build_lexical_index(
-    directory: Path, documents: Sequence[LexicalDocument], catalogue_version: int
-) -> Path:
-    """Write a fresh FTS5 file for `documents` and swap it in atomically."""
-    directory.mkdir(parents=True, exist_ok=True)
-    target = directory / LEXICAL_FILE
-    with (
-        atomic_path(target) as temporary,
-        closing(sqlite3.connect(temporary)) as connection,
-        connection,
-    ):
-        connection.execute(
-            "CREATE VIRTUAL TABLE paper_fts USING fts5(paper_id UNINDEXED, title, names, "
-            "summary, authors, tokenize = 'porter unicode61 remove_diacritics 2')"
+def keyword_documents(papers: Collection[PaperView]) -> list[KeywordDocument]:
+    """What the keyword index holds of each paper: title, names (aliases and the link texts
+    lists use for it), abstract and note, authors."""
+    return [
+        KeywordDocument(
+            id=paper.id,
+            title=paper.title,
+            names=" ; ".join(
+                dict.fromkeys([*paper.aliases, *(m.link_text for m in paper.mentions)])
+            ),
+            summary=" ".join(part for part in (paper.abstract, paper.note) if part),
+            authors=", ".join(paper.authors),
         )
-        connection.executemany(
-            "INSERT INTO paper_fts VALUES (?, ?, ?, ?, ?)",
-            [(d.id, d.title, d.names, d.summary, d.authors) for d in documents],
-        )
-        connection.execute("CREATE TABLE lexical_meta (key TEXT PRIMARY KEY, value TEXT)")
-        connection.execute(
-            "INSERT INTO lexical_meta VALUES ('catalogue_version', ?)",
-            (str(catalogue_version),),
-        )
-    return target
-
-
-def lexical_version(directory: Path) -> int | None:
-    """The catalogue version the lexical index was built for, None when there is none."""
-    path = directory / LEXICAL_FILE
-    if not path.is_file():
-        return None
-    try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
-            row = connection.execute(
-                "SELECT value FROM lexical_meta WHERE key = 'catalogue_version'"
-            ).fetchone()
-    except sqlite3.DatabaseError:
-        return None
-    return int(row[0]) if row else None
-
-
-class LexicalIndex:
-    """Read-only BM25 search over the FTS5 file."""
-
-    def __init__(self, directory: Path, catalogue_version: int | None = None) -> None:
-        built_for = lexical_version(directory)
-        if built_for is None or (catalogue_version is not None and built_for != catalogue_version):
-            raise IndexOutOfDate(
-                f"the keyword index in {directory} is missing or stale: run `speechgraph index`"
-            )
-        path = directory / LEXICAL_FILE
-        # Read-only: a query can never change the file, whatever text it holds. Other threads
-        # may use the connection (a shared Searcher), one at a time: Searcher holds a lock.
-        self._connection = sqlite3.connect(
-            f"file:{path}?mode=ro", uri=True, check_same_thread=False
-        )
-
-    def close(self) -> None:
-        self._connection.close()
-
-    def search(
-        self, terms: Sequence[str], k: int, allowed: Collection[str] | None = None
-    ) -> list[tuple[str, float]]:
-        """Up to `k` (id, bm25 score) pairs, best first; higher scores are better."""
-        if not terms or k <= 0:
-            return []
-        limit = k if allowed is None else -1
-        rows = self._connection.execute(
-            "SELECT paper_id, bm25(paper_fts, ?, ?, ?, ?, ?) AS rank FROM paper_fts "
-            "WHERE paper_fts MATCH ? ORDER BY rank LIMIT ?",
-            (*_WEIGHTS, _match_expression(terms), limit),
-        ).fetchall()
-        hits = [(paper_id, -float(rank)) for paper_id, rank in rows]
-        if allowed is not None:
-            hits = [hit for hit in hits if hit[0] in allowed][:k]
-        return hits
-
-    def matched_terms(self, ids: Collection[str], terms: Sequence[str]) -> dict[str, list[str]]:
-        """For each of `ids`, the query terms its fields contain (after stemming)."""
-        matched: dict[str, list[str]] = {paper_id: [] for paper_id in ids}
-        if not ids or not terms:
-            return matched
-        marks = ",".join("?" * len(ids))
-        # One statement for all terms: each branch asks FTS5 for the ids holding one term.
-        one_term = (
-            f"SELECT paper_id, ? FROM paper_fts WHERE paper_fts MATCH ? AND paper_id IN ({marks})"
-        )
-        parameters: list[object] = []
-        for position, term in enumerate(terms):
-            parameters.extend([position, _match_expression([term]), *ids])
-        sql = " UNION ALL ".join([one_term] * len(terms))
-        for paper_id, position in self._connection.execute(sql, parameters).fetchall():
-            matched[paper_id].append(terms[position])
-        for found in matched.values():
-            found.sort(key=terms.index)
-        return matched
+        for paper in papers
+    ]

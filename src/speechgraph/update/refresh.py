@@ -1,7 +1,7 @@
 """One refresh, end to end: read lists → resolve papers → fetch → store (one transaction) → index.
 
-Imports the layers before it (lists, clients, snapshot, store, resolve). Progress goes
-through a callback `progress(stage, done, total)`; the outcome is a `RefreshReport`.
+Progress goes through a callback `progress(stage, done, total)`; the outcome is a
+`RefreshReport`, whose `to_json` is the `refresh --json` contract.
 """
 
 from __future__ import annotations
@@ -11,32 +11,46 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
-from sqlmodel import Session, select
-
-from speechgraph.catalogue import schema as models
+from speechgraph.catalogue.queries import StoredPaper, stored_papers, title_search_resolutions
 from speechgraph.catalogue.snapshot import Snapshot, SnapshotPaper, load_snapshot
-from speechgraph.catalogue.store import (
-    Store,
-    bump_catalogue_version,
-    open_db,
-    record_refresh,
-    replace_citations,
-    replace_list_entries,
-    upsert_paper,
-    upsert_reading_list,
-)
+from speechgraph.catalogue.store import Store, open_db
+from speechgraph.catalogue.writes import Writer
+from speechgraph.clients.arxiv import FetchResult
+from speechgraph.clients.citations import CitationResult
 from speechgraph.config import Settings
-from speechgraph.errors import SpeechgraphError
-from speechgraph.knowledge.resolve import Resolver
-from speechgraph.lists.registry import LoadedList, load_lists, load_sources, source_from_argument
-from speechgraph.records import ARXIV, PaperRecord
+from speechgraph.errors import ReadingListError, SpeechgraphError
+from speechgraph.knowledge.resolve import Resolver, TitleSearcher, unresolved_entry
+from speechgraph.lists.registry import (
+    ListSource,
+    LoadedList,
+    load_lists,
+    load_sources,
+    source_from_argument,
+)
+from speechgraph.records import ARXIV, PaperRecord, ParsedList, ResolvedList
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
 STALE_AFTER = timedelta(days=30)
+
+
+class MetadataSource(TitleSearcher, Protocol):
+    """What a refresh needs of the arXiv client (`clients.arxiv.ArxivClient`)."""
+
+    def fetch_by_ids(
+        self, arxiv_ids: Sequence[str], progress: Callable[[int, int], None] | None = None
+    ) -> FetchResult: ...
+
+
+class CitationSource(Protocol):
+    """What a refresh needs of the citation client (`clients.citations.CitationClient`)."""
+
+    def fetch_citations(
+        self, arxiv_ids: Sequence[str], progress: Callable[[int, int], None] | None = None
+    ) -> CitationResult: ...
 
 
 def _no_progress(stage: str, done: int, total: int) -> None:
@@ -90,6 +104,24 @@ class RefreshReport:
             "seconds": round(self.seconds, 2),
         }
 
+    def add_list(self, loaded: LoadedList, resolved: ResolvedList) -> None:
+        """Count one stored list: its summary row, its resolutions and what did not resolve."""
+        for mention, resolution in resolved.mentions:
+            if resolution.paper_id is None:
+                self.unresolved.append(unresolved_entry(resolved.name, mention))
+            else:
+                self.resolved[resolution.method] = self.resolved.get(resolution.method, 0) + 1
+        self.lists.append(
+            {
+                "name": resolved.name,
+                "location": loaded.source.location,
+                "origin": loaded.origin,
+                "mentions": len(resolved.mentions),
+                "papers": len({found.paper_id for _, found in resolved.mentions if found.paper_id}),
+                "warning": loaded.warning,
+            }
+        )
+
 
 def refresh_catalogue(
     settings: Settings,
@@ -100,8 +132,8 @@ def refresh_catalogue(
     citations: bool = True,
     update_index: bool = True,
     progress: Progress | None = None,
-    arxiv_client: Any = None,
-    citation_client: Any = None,
+    arxiv_client: MetadataSource | None = None,
+    citation_client: CitationSource | None = None,
     snapshot: Snapshot | None = None,
 ) -> RefreshReport:
     """Bring the catalogue up to date with the lists. All catalogue writes are one transaction:
@@ -109,52 +141,43 @@ def refresh_catalogue(
     started = time.monotonic()
     show = progress or _no_progress
     report = RefreshReport(mode="offline" if offline else "online")
-    if snapshot is None and _snapshot_needed(settings, offline):
+    if snapshot is None and (offline or settings.snapshot_file.exists()):
         snapshot = load_snapshot(settings.snapshot_file)
     extra = [source_from_argument(argument) for argument in extra_lists]
     lists = load_lists(
-        load_sources(settings), extra, snapshot, offline=offline, timeout=settings.http_timeout
+        load_sources(settings),
+        extra,
+        offline=offline,
+        timeout=settings.http_timeout,
+        fallback=_snapshot_fallback(snapshot),
     )
     store = open_db(settings.db_url)
     try:
-        with store.reading() as session:
-            existing = _existing_papers(session)
-        resolver = Resolver(snapshot, existing, store)
-        linked_ids = _linked_arxiv_ids(lists)
-        records = _collect_records(
-            settings,
-            resolver,
-            linked_ids,
-            lists,
-            existing,
-            report,
-            offline=offline,
-            full=full,
-            client=arxiv_client,
-            progress=show,
+        existing = stored_papers(store)
+        resolver = Resolver(
+            snapshot,
+            [(paper.id, paper.title, paper.aliases) for paper in existing.values()],
+            title_search_resolutions(store),
         )
+        if offline:
+            records = _records_from_snapshot(resolver, lists, existing, report)
+        else:
+            records = _records_from_arxiv(
+                settings, resolver, lists, existing, report, full=full, client=arxiv_client,
+                progress=show,
+            )  # fmt: skip
         citation_result = None
         if citations and not offline:
             citation_result = _fetch_citations(
                 settings, records, existing, report, client=citation_client, progress=show
             )
-        with store.transaction() as session:
-            _write_catalogue(
-                session,
-                lists,
-                records,
-                resolver,
-                snapshot,
-                existing,
-                report,
-                offline=offline,
-                progress=show,
-            )
+        with store.writing() as writer:
+            _write_catalogue(writer, lists, records, resolver, snapshot, existing, report, show)
             if citation_result is not None:
-                _write_citations(session, citation_result, report)
-            bump_catalogue_version(session)
+                _write_citations(writer, citation_result, report)
+            writer.bump_catalogue_version()
             report.seconds = time.monotonic() - started
-            record_refresh(session, report.mode, report.to_json()["counts"])
+            writer.record_refresh(report.mode, report.to_json()["counts"])
         if update_index:
             _update_index(settings, store, report, show)
     finally:
@@ -163,71 +186,75 @@ def refresh_catalogue(
     return report
 
 
-def _snapshot_needed(settings: Settings, offline: bool) -> bool:
-    return offline or settings.snapshot_file.exists()
+def _snapshot_fallback(
+    snapshot: Snapshot | None,
+) -> Callable[[ListSource, ReadingListError], LoadedList | None]:
+    """A configured list that cannot be read is rebuilt from the snapshot's record of it."""
+
+    def fallback(source: ListSource, error: ReadingListError) -> LoadedList | None:
+        recorded = snapshot.lists.get(source.name) if snapshot else None
+        if recorded is None:
+            return None
+        parsed = ParsedList(source.name, list(recorded.mentions), list(recorded.resources), [])
+        return LoadedList(source, parsed, "snapshot", None, warning=str(error))
+
+    return fallback
 
 
-def _existing_papers(session: Session) -> dict[str, models.Paper]:
-    rows = session.exec(select(models.Paper).where(models.Paper.is_stub == False)).all()  # noqa: E712
-    return {row.id: row for row in rows}
-
-
-def _linked_arxiv_ids(lists: Sequence[LoadedList]) -> list[str]:
-    ids = [
+def _wanted_ids(resolver: Resolver, lists: Sequence[LoadedList]) -> list[str]:
+    """Every paper the lists link to, then those the snapshot resolved their citations to."""
+    linked = [
         mention.arxiv_id
         for loaded in lists
         for mention in loaded.parsed.mentions
         if mention.kind == ARXIV and mention.arxiv_id
     ]
-    return list(dict.fromkeys(ids))
+    return list(dict.fromkeys([*linked, *resolver.snapshot_resolved_ids(lists)]))
 
 
-def _is_stale(paper: models.Paper | None) -> bool:
+def _is_stale(paper: StoredPaper | None) -> bool:
     if paper is None or paper.source != "arxiv" or paper.fetched_at is None:
         return True
     fetched = paper.fetched_at.replace(tzinfo=paper.fetched_at.tzinfo or UTC)
     return datetime.now(UTC) - fetched > STALE_AFTER
 
 
-def _collect_records(
+def _records_from_arxiv(
     settings: Settings,
     resolver: Resolver,
-    linked_ids: list[str],
     lists: Sequence[LoadedList],
-    existing: dict[str, models.Paper],
+    existing: dict[str, StoredPaper],
     report: RefreshReport,
     *,
-    offline: bool,
     full: bool,
-    client: Any,
+    client: MetadataSource | None,
     progress: Progress,
 ) -> dict[str, PaperRecord]:
-    """Metadata for every paper the lists link or cite, from the snapshot or from arXiv."""
-    wanted = list(dict.fromkeys([*linked_ids, *resolver.snapshot_resolved_ids(lists)]))
-    if offline:
-        return _records_from_snapshot(resolver.snapshot, wanted, existing, report)
+    """Metadata from arXiv for every paper the lists link or cite that is new or stale."""
     if client is None:
         from speechgraph.clients.arxiv import ArxivClient
 
         client = ArxivClient.from_settings(settings)
+    wanted = _wanted_ids(resolver, lists)
     to_fetch = [paper_id for paper_id in wanted if full or _is_stale(existing.get(paper_id))]
     report.unchanged.extend(paper_id for paper_id in wanted if paper_id not in to_fetch)
     result = client.fetch_by_ids(to_fetch, progress=lambda d, t: progress("arxiv", d, t))
     for paper_id in result.missing:
         report.failed.append({"id": paper_id, "reason": "arXiv does not know this id"})
     records = dict(result.records)
-    resolver.search_titles(lists, records, client, report, progress)
+    resolver.search_titles(lists, records, client, progress)
     return records
 
 
 def _records_from_snapshot(
-    snapshot: Snapshot | None,
-    wanted: list[str],
-    existing: dict[str, models.Paper],
+    resolver: Resolver,
+    lists: Sequence[LoadedList],
+    existing: dict[str, StoredPaper],
     report: RefreshReport,
 ) -> dict[str, PaperRecord]:
+    snapshot = resolver.snapshot
     records: dict[str, PaperRecord] = {}
-    for paper_id in wanted:
+    for paper_id in _wanted_ids(resolver, lists):
         paper = existing.get(paper_id)
         if paper is not None and paper.source == "arxiv":
             report.unchanged.append(paper_id)  # live metadata beats the snapshot's facts
@@ -243,15 +270,16 @@ def _records_from_snapshot(
 def _fetch_citations(
     settings: Settings,
     records: dict[str, PaperRecord],
-    existing: dict[str, models.Paper],
+    existing: dict[str, StoredPaper],
     report: RefreshReport,
     *,
-    client: Any,
+    client: CitationSource | None,
     progress: Progress,
-) -> Any:
-    from speechgraph.clients.citations import CitationClient
+) -> CitationResult | None:
+    if client is None:
+        from speechgraph.clients.citations import CitationClient
 
-    client = client or CitationClient.from_settings(settings)
+        client = CitationClient.from_settings(settings)
     ids = sorted(set(records) | set(existing))
     try:
         return client.fetch_citations(ids, progress=lambda d, t: progress("citations", d, t))
@@ -262,31 +290,25 @@ def _fetch_citations(
 
 
 def _write_catalogue(
-    session: Session,
+    writer: Writer,
     lists: Sequence[LoadedList],
     records: dict[str, PaperRecord],
     resolver: Resolver,
     snapshot: Snapshot | None,
-    existing: dict[str, models.Paper],
+    existing: dict[str, StoredPaper],
     report: RefreshReport,
-    *,
-    offline: bool,
     progress: Progress,
 ) -> None:
     for done, (paper_id, record) in enumerate(records.items(), start=1):
         annotations = snapshot.papers.get(paper_id) if snapshot else None
-        status = _paper_status(existing.get(paper_id), record)
-        upsert_paper(session, record, **_annotation_kwargs(annotations))
+        status = writer.upsert_paper(record, **_annotation_kwargs(annotations))
         getattr(report, status).append(paper_id)
         progress("store", done, len(records))
     known_ids = set(records) | set(existing)
     for loaded in lists:
-        mention_rows, resource_rows = resolver.list_rows(loaded, known_ids, report)
-        reading_list = upsert_reading_list(
-            session, loaded.source.name, _location(loaded), loaded.content_hash
-        )
-        replace_list_entries(session, reading_list, mention_rows, resource_rows)
-        report.lists.append(_list_summary(loaded, mention_rows))
+        resolved = resolver.resolve_list(loaded, _location(loaded), known_ids)
+        writer.replace_list(resolved)
+        report.add_list(loaded, resolved)
 
 
 def _annotation_kwargs(annotations: SnapshotPaper | None) -> dict[str, Any]:
@@ -300,40 +322,17 @@ def _annotation_kwargs(annotations: SnapshotPaper | None) -> dict[str, Any]:
     }
 
 
-def _paper_status(paper: models.Paper | None, record: PaperRecord) -> str:
-    if paper is None:
-        return "new"
-    same = (
-        paper.title == record.title
-        and paper.version == record.version
-        and (record.abstract is None or paper.abstract == record.abstract)
-        and paper.published == record.published
-    )
-    return "unchanged" if same else "updated"
-
-
 def _location(loaded: LoadedList) -> str:
     if loaded.origin == "snapshot":
         return f"snapshot (was {loaded.source.location})"
     return loaded.source.location
 
 
-def _list_summary(loaded: LoadedList, mention_rows: Sequence[models.Mention]) -> dict[str, Any]:
-    return {
-        "name": loaded.source.name,
-        "location": loaded.source.location,
-        "origin": loaded.origin,
-        "mentions": len(mention_rows),
-        "papers": len({row.paper_id for row in mention_rows if row.paper_id}),
-        "warning": loaded.warning,
-    }
-
-
-def _write_citations(session: Session, result: Any, report: RefreshReport) -> None:
-    stored = 0
-    for paper_id, record in result.records.items():
-        if session.get(models.Paper, paper_id) is not None:
-            stored += replace_citations(session, paper_id, record.references, record.citation_count)
+def _write_citations(writer: Writer, result: CitationResult, report: RefreshReport) -> None:
+    stored = sum(
+        writer.replace_citations(paper_id, record.references, record.citation_count)
+        for paper_id, record in result.records.items()
+    )
     report.citations = {
         "status": "ok",
         "papers": len(result.records),

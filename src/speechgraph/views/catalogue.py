@@ -1,24 +1,20 @@
 """Plain data for the UI's pages: safe text, a paper's links and relations, rows for result
-tables and the catalogue's counters. No Streamlit here; `ui/` lays it out.
-
-Imports `catalogue`, `graph`, `models` and `search`; topics, plans and paths are in
-`views_graph`.
+tables and the catalogue's counters. No Streamlit here; `ui/` lays it out. Topics, plans and
+paths are in `views.graph`.
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
 
 import networkx as nx
-from sqlmodel import Session, col, or_, select
 
-from speechgraph.catalogue.queries import load_papers
-from speechgraph.catalogue.schema import Citation, Mention, ReadingList
+from speechgraph.catalogue.queries import citations_of, listings, load_papers
+from speechgraph.catalogue.store import Store
 from speechgraph.graph.edges import BUILDS_ON
 from speechgraph.records import PaperView
 from speechgraph.search.hybrid import MAX_K, Filters, Hit, Searcher
@@ -168,17 +164,11 @@ class Relations:
     built_on_by: list[Related] = field(default_factory=list)
 
 
-def paper_relations(session: Session, graph: nx.MultiDiGraph, paper_id: str) -> Relations:
+def paper_relations(store: Store, graph: nx.MultiDiGraph, paper_id: str) -> Relations:
     """Citations both ways (stubs outside the catalogue included) and named-method links
     both ways (from the knowledge graph), newest first."""
-    rows = session.exec(
-        select(Citation.citing_id, Citation.cited_id).where(
-            or_(Citation.citing_id == paper_id, Citation.cited_id == paper_id)
-        )
-    ).all()
-    cited = [cited_id for citing_id, cited_id in rows if citing_id == paper_id]
-    citing = [citing_id for citing_id, cited_id in rows if cited_id == paper_id]
-    papers = {paper.id: paper for paper in load_papers(session, {*cited, *citing})}
+    cited, citing = citations_of(store, paper_id)
+    papers = {paper.id: paper for paper in load_papers(store, {*cited, *citing})}
     relations = Relations(
         cites=_related(papers, cited, "cited in its references"),
         cited_by=_related(papers, citing, "cites it in its references"),
@@ -234,24 +224,6 @@ class SearchRow:
     why: str
 
 
-def listings(session: Session, ids: Collection[str]) -> dict[str, list[str]]:
-    """id -> ["list > section", ...]: where the reading lists mention each paper."""
-    if not ids:
-        return {}
-    rows = session.exec(
-        select(Mention.paper_id, ReadingList.name, Mention.section)
-        .join(ReadingList)
-        .where(col(Mention.paper_id).in_(list(ids)))
-        .order_by(col(ReadingList.name), col(Mention.line))
-    ).all()
-    found: dict[str, list[str]] = defaultdict(list)
-    for paper_id, list_name, section in rows:
-        place = f"{list_name} > {section}" if section else list_name
-        if paper_id and place not in found[paper_id]:
-            found[paper_id].append(place)
-    return dict(found)
-
-
 def describe_why(why: Mapping[str, Any]) -> str:
     """One line saying why a hit matched: the keywords it contains and how close in meaning."""
     parts = []
@@ -270,7 +242,7 @@ def describe_why(why: Mapping[str, Any]) -> str:
 
 def search_rows(
     searcher: Searcher,
-    session: Session,
+    store: Store,
     query: str,
     *,
     k: int = 10,
@@ -293,11 +265,11 @@ def search_rows(
             for hit in searcher.search(query, MAX_K, filters=filters).results
             if hit.id in wanted
         ][:k]
-    return hit_rows(session, hits)
+    return hit_rows(store, hits)
 
 
-def hit_rows(session: Session, hits: Sequence[Hit]) -> list[SearchRow]:
-    places = listings(session, [hit.id for hit in hits])
+def hit_rows(store: Store, hits: Sequence[Hit]) -> list[SearchRow]:
+    places = listings(store, [hit.id for hit in hits])
     return [
         SearchRow(
             id=hit.id,

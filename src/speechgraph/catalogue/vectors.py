@@ -1,0 +1,53 @@
+"""The embedding cache: vectors by (model fingerprint, sha256 of the text) in one SQLite file
+beside the index, committed per chunk so that an interrupted embedding run resumes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Sequence
+from contextlib import closing, contextmanager
+from pathlib import Path
+
+import numpy as np
+
+
+class EmbeddingCache:
+    """Vectors by (model fingerprint, sha256 of text) in one SQLite file; committed per chunk."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with self._connect() as connection:
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS embedding (fingerprint TEXT, text_sha TEXT, "
+                "vector BLOB, PRIMARY KEY (fingerprint, text_sha)) WITHOUT ROWID"
+            )
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        with closing(sqlite3.connect(self.path, timeout=30)) as connection, connection:
+            yield connection
+
+    def get_many(self, fingerprint: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        with self._connect() as connection:
+            for start in range(0, len(hashes), 500):
+                chunk = list(hashes[start : start + 500])
+                marks = ",".join("?" * len(chunk))
+                rows = connection.execute(
+                    f"SELECT text_sha, vector FROM embedding WHERE fingerprint = ? "
+                    f"AND text_sha IN ({marks})",
+                    [fingerprint, *chunk],
+                )
+                for sha, blob in rows:
+                    found[sha] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def put_many(self, fingerprint: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
+        rows = [
+            (fingerprint, sha, np.asarray(vector, dtype=np.float32).tobytes())
+            for sha, vector in zip(hashes, vectors, strict=True)
+        ]
+        with self._connect() as connection:
+            connection.executemany("INSERT OR REPLACE INTO embedding VALUES (?, ?, ?)", rows)
