@@ -1,11 +1,9 @@
-"""Documentation and style checks: every command and setting is in the README, CI runs the
-README's test command, and the tree is ruff clean."""
+"""Documentation checks: every command and setting is in the README, and CI runs the README's
+test command (then ruff and mypy, pinned, as a step of their own)."""
 
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 from dataclasses import fields
 
 from typer.testing import CliRunner
@@ -43,19 +41,4 @@ def test_readme_opens_with_the_two_setup_commands_and_ci_runs_the_second() -> No
     assert install_and_test.endswith("pytest")
     ci_script = (REPO_DIR / ".ci" / "run").read_text(encoding="utf-8")
     assert install_and_test in ci_script
-
-
-def test_the_tree_is_ruff_clean_and_formatted() -> None:
-    for command in (["ruff", "check", "--no-cache", "."], ["ruff", "format", "--check", "."]):
-        result = subprocess.run(command, cwd=REPO_DIR, capture_output=True, text=True)
-        assert result.returncode == 0, result.stdout[-3000:]
-
-
-def test_the_library_type_checks() -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "mypy", "--no-incremental"],
-        cwd=REPO_DIR,
-        capture_output=True,
-        text=True,
-    )
-    assert result.returncode == 0, result.stdout[-3000:]
+    assert "ruff check" in ci_script and "ruff format --check" in ci_script and "mypy" in ci_script

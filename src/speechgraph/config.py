@@ -1,6 +1,6 @@
 """Settings and every path: CLI option, then SPEECHGRAPH_* environment variable, then default.
 
-Nothing else decides where files live. Imports only `errors`.
+Nothing else decides where files live.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Errors users see. Each message names the input involved and what to do next.
 
-Imports nothing from the project; every module may raise these.
+Every module may raise these; the CLI and the UI show the message on one line.
 """
 
 from __future__ import annotations

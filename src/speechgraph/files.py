@@ -1,6 +1,6 @@
 """Writing files so that a reader sees the old file or the new one, never half of either.
 
-Imports only the standard library.
+Every file speechgraph writes whole (snapshot, manifests, caches) goes through here.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """arXiv ids and DOIs in every form they are written: abs/pdf/html links, ar5iv, `arXiv:` prose,
 old-style `hep-th/9901001`, versions, doi.org links and publisher paths that embed a DOI.
 
-The one parser of arXiv ids; pure functions over strings, imports only `errors`.
+The one parser of arXiv ids; pure functions over strings.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Text every layer compares the same way: titles in comparable form, how alike two titles are,
 and the one list of stop words.
 
-Pure functions over strings; imports only the standard library.
+Pure functions over strings.
 """
 
 from __future__ import annotations

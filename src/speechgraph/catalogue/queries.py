@@ -115,11 +115,9 @@ class StoredPaper:
 def stored_papers(store: Store) -> dict[str, StoredPaper]:
     """Every catalogue paper (not citation stubs), by id."""
     with store.reading() as session:
-        rows = session.exec(
-            select(Paper.id, Paper.title, Paper.aliases, Paper.source, Paper.fetched_at).where(
-                Paper.is_stub == False  # noqa: E712
-            )
-        ).all()
+        columns = (Paper.id, Paper.title, Paper.aliases, Paper.source, Paper.fetched_at)
+        query = select(*columns).where(Paper.is_stub == False)  # type: ignore[call-overload]  # noqa: E712
+        rows = session.exec(query).all()
     return {
         paper_id: StoredPaper(paper_id, title, list(aliases or []), source, fetched_at)
         for paper_id, title, aliases, source, fetched_at in rows
@@ -372,7 +370,7 @@ def citations_of(store: Store, paper_id: str) -> tuple[list[str], list[str]]:
     with store.reading() as session:
         rows = session.exec(
             select(Citation.citing_id, Citation.cited_id).where(
-                or_(Citation.citing_id == paper_id, Citation.cited_id == paper_id)
+                or_(col(Citation.citing_id) == paper_id, col(Citation.cited_id) == paper_id)
             )
         ).all()
     cited = [cited_id for citing_id, cited_id in rows if citing_id == paper_id]

@@ -1,6 +1,6 @@
 """The SQLModel schema of the catalogue. Every table and column lives here.
 
-Imports only SQLModel/SQLAlchemy. Changes to a table after release go through a numbered
+Changes to a table after release go through a numbered
 migration in `store.py`.
 """
 

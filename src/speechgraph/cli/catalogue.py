@@ -10,7 +10,7 @@ import typer
 from speechgraph.cli.common import (
     opened_store,
     print_json,
-    progress_printer,
+    progress_bars,
     settings_of,
     table,
 )
@@ -39,14 +39,15 @@ def refresh(
     """Read the reading lists and bring the catalogue up to date (one transaction)."""
     from speechgraph.update.refresh import refresh_catalogue
 
-    report = refresh_catalogue(
-        settings_of(ctx),
-        offline=offline,
-        full=full,
-        extra_lists=list_ or [],
-        citations=citations,
-        progress=progress_printer(ctx),
-    )
+    with progress_bars(ctx) as show:
+        report = refresh_catalogue(
+            settings_of(ctx),
+            offline=offline,
+            full=full,
+            extra_lists=list_ or [],
+            citations=citations,
+            progress=show,
+        )
     if json_output:
         print_json(report.to_json())
         return

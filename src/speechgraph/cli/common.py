@@ -1,6 +1,5 @@
-"""Helpers shared by the command modules: settings from the Typer context, the store, output.
-
-Imports `config` and, lazily, `store`. Command modules import this; nothing imports them.
+"""What the command modules share: settings from the Typer context, the store, JSON and table
+output, and Rich progress bars. Command modules import this; nothing imports them.
 """
 
 from __future__ import annotations
@@ -52,23 +51,46 @@ def print_json(value: Any) -> None:
     typer.echo(json.dumps(value, indent=2, ensure_ascii=False, default=str))
 
 
-def progress_printer(ctx: typer.Context) -> Callable[[str, int, int], None]:
-    """A progress callback drawing one bar per stage on stderr; silent when not a terminal."""
+@contextmanager
+def progress_bars(ctx: typer.Context) -> Iterator[Callable[[str, int, int], None]]:
+    """A progress callback `show(stage, done, total)` drawing one Rich bar per stage on stderr,
+    with counts, rate, elapsed time and ETA; silent with --quiet or when stderr is no terminal."""
     if state_of(ctx).quiet or not sys.stderr.isatty():
-        return lambda stage, done, total: None
-    shown: dict[str, int] = {}
+        yield lambda stage, done, total: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TaskProgressColumn,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    def show(stage: str, done: int, total: int) -> None:
-        width = 30
-        filled = width * done // total if total else width
-        bar = "#" * filled + "-" * (width - filled)
-        sys.stderr.write(f"\r{stage:<12} [{bar}] {done}/{total}")
-        if done >= total and shown.get(stage) != done:
-            sys.stderr.write("\n")
-        shown[stage] = done
-        sys.stderr.flush()
+    columns = (
+        TextColumn("{task.description:<12}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=Console(stderr=True)) as progress:
+        tasks: dict[str, Any] = {}
 
-    return show
+        def show(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total or None, rate="")
+            task = tasks[stage]
+            progress.update(task, completed=done, total=total or None)
+            speed = progress.tasks[task].speed
+            progress.update(task, rate=f"{speed:,.0f}/s" if speed else "")
+
+        yield show
 
 
 def table(rows: list[list[str]], headers: list[str]) -> str:

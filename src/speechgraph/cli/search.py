@@ -10,7 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
-from speechgraph.cli.common import opened_store, print_json, progress_printer, settings_of, table
+from speechgraph.cli.common import opened_store, print_json, progress_bars, settings_of, table
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
 KOption = Annotated[
@@ -86,8 +86,8 @@ def index(
     """Bring the search index up to date with the catalogue; does nothing when it already is."""
     from speechgraph.search.indexing import sync_index
 
-    with opened_store(ctx) as store:
-        summary = sync_index(settings_of(ctx), store, progress_printer(ctx), rebuild=rebuild)
+    with opened_store(ctx) as store, progress_bars(ctx) as show:
+        summary = sync_index(settings_of(ctx), store, show, rebuild=rebuild)
     if json_output:
         print_json(summary)
         return

@@ -1,8 +1,8 @@
 """The knowledge graph: papers as nodes, typed edges with evidence and a confidence.
 
 Takes plain data (paper views, citation pairs, similarity triples) and returns a networkx
-MultiDiGraph; never opens the database and never imports FAISS. Imports `catalogue`, `errors`,
-`method_names`. Reading plans and paths over the graph live in `plans.py`.
+MultiDiGraph; never opens the database and never touches FAISS. Reading plans and paths over
+the graph live in `plans.py`.
 
 Every edge points from the later (dependent) paper to the earlier one it relies on:
 `cites` citing -> cited, `builds_on` namer -> named, `similar` later -> earlier,

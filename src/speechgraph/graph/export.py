@@ -1,7 +1,6 @@
 """Export of the catalogue as BibTeX, CSV, GraphML or JSON (the last two with the graph).
 
-Takes paper views and the graph as plain data and returns text; imports `catalogue`,
-`errors`, networkx.
+Takes paper views and the graph as plain data and returns text.
 """
 
 from __future__ import annotations

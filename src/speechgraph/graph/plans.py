@@ -1,7 +1,7 @@
 """Reading plans (prerequisites of a paper) and time-consistent paths between two papers.
 
-Works on the graph `graph.build_graph` returns; imports `errors`, `graph`, networkx. Both
-queries are bounded (a fixed number of relaxation rounds, Dijkstra on a finite graph), so
+Works on the graph `edges.build_graph` returns, with catalogue ids (names are resolved before,
+by `knowledge.names`). Both queries are bounded (a fixed number of relaxation rounds, Dijkstra on a finite graph), so
 cycles in the citation data cannot make them loop.
 """
 

@@ -1,7 +1,7 @@
 """Search quality: nDCG@10 and recall@5 of dense, lexical and hybrid search over judged queries
 (bench/eval_queries.json holds ours for the seed catalogue).
 
-Imports `search`.
+Used by bench/eval_search.py and the evaluation tests.
 """
 
 from __future__ import annotations

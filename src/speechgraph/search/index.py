@@ -1,7 +1,7 @@
 """The FAISS vector index: build, search, incremental add/remove, save/load with a JSON manifest.
 
 The only module that imports faiss. Takes plain data (string ids, float32 vectors), never
-sessions. Imports `errors` and `embed` (for its atomic file write only).
+sessions.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import struct
 import uuid
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
@@ -35,9 +34,6 @@ IVF = "ivf"
 # under a millisecond per 100K with recall@10 >= 0.97 against exact on paper-like vectors.
 EXACT_LIMIT = 50_000
 REBUILD_COMMAND = "speechgraph index"
-# The start of a saved index: fourcc, then d (int32) and ntotal (int64), for these two kinds.
-_HEADER = struct.Struct("<4siq")
-_KNOWN_FOURCCS = (b"IxM2", b"IwFl")
 
 
 @dataclass
@@ -254,19 +250,12 @@ def vectors_path(directory: Path, manifest: Manifest) -> Path:
 
 
 def has_matching_vectors(directory: Path, manifest: Manifest) -> bool:
-    """Whether the vectors file `manifest` names exists and holds `manifest.count` vectors of
-    its dimension. Reads only the file's header for the kinds this module writes."""
-    path = vectors_path(directory, manifest)
+    """Whether the vectors file `manifest` names holds `manifest.count` vectors of its
+    dimension. The file is memory-mapped, not read: FAISS answers from its header and lists."""
     try:
-        with path.open("rb") as handle:
-            header = handle.read(_HEADER.size)
-    except OSError:
-        return False
-    if len(header) == _HEADER.size and header[:4] in _KNOWN_FOURCCS:
-        _fourcc, dimension, count = _HEADER.unpack(header)
-        return bool(dimension == manifest.dimension and count == manifest.count)
-    try:
-        faiss_index = faiss.read_index(str(path))
+        faiss_index = faiss.read_index(
+            str(vectors_path(directory, manifest)), faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY
+        )
     except RuntimeError:
         return False
     return _shape_problem(faiss_index, manifest) is None

@@ -1,7 +1,7 @@
 """Fast query encoding: the model exported once to ONNX, run by ONNX Runtime with the fast
 tokenizer, so a cold search never imports torch; verified against torch (cosine >= 0.999).
 
-Imports `embed` (torch only inside the export function).
+torch is imported only inside the export function.
 """
 
 from __future__ import annotations

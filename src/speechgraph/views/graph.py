@@ -1,8 +1,7 @@
 """Plain data for the UI's topic and reading-path pages: topic clusters and their map, plan
 and path rows, and the node/edge lists for drawing plans and paths.
 
-Imports `catalogue`, `clusters`, `graph`, `knowledge`, `method_names` and `plans`; `views` holds
-the text, paper and search helpers.
+`views.catalogue` holds the text, paper and search helpers.
 """
 
 from __future__ import annotations
