@@ -4,7 +4,7 @@ call fails at once), and a courtesy pause per host counted from the end of one r
 
 `HttpPolicy` holds the values and the decisions. `PolicySession` is a `requests` session with
 `PolicyRetry` (a urllib3 `Retry`) mounted on it; the arXiv and citation clients and list
-downloads use it, and `clients.oai` gives the same policy to httpx through its own transport.
+downloads (`clients.download`) use it, and `clients.transport` gives the same policy to httpx.
 Failures come out as `HttpFailure` subclasses that each caller rephrases for its users.
 Imports only `speechgraph.__version__`, `requests` and `urllib3`.
 """
@@ -15,7 +15,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -31,7 +31,6 @@ from urllib3.exceptions import (
     ReadTimeoutError,
     ResponseError,
 )
-from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util.retry import Retry
 
 from speechgraph import __version__
@@ -44,7 +43,6 @@ RETRY_METHODS = frozenset({"GET", "HEAD", "POST"})
 # A longer Retry-After means "come back later", not "wait here": the call fails at once.
 MAX_RETRY_AFTER = 120.0
 DEFAULT_USER_AGENT = f"speechgraph/{__version__}"
-_CHUNK_BYTES = 64 * 1024
 _DELTA_SECONDS = re.compile(r"\d+(?:\.\d+)?")
 # 2.0 ** 1024 overflows a float; long before that every back-off has reached its cap.
 _MAX_EXPONENT = 1000
@@ -81,28 +79,12 @@ class RetryAfterTooLong(HttpFailure):
         self.status = status
 
 
-class RequestRefused(HttpFailure):
-    """A status that retrying cannot fix (404, 403, ...), raised by `download`."""
-
-    def __init__(self, url: str, status: int) -> None:
-        super().__init__(url, f"HTTP {status}")
-        self.status = status
-
-
 class BadPayload(HttpFailure):
     """A successful status whose body is unusable: cut off mid-way, truncated or malformed.
 
     The session raises it for bodies cut off; clients raise it for payloads they cannot parse.
     `retry_bad_payloads` retries it.
     """
-
-
-class BodyTooLarge(HttpFailure):
-    """A body longer than the caller's limit, refused rather than cut."""
-
-    def __init__(self, url: str, limit: int) -> None:
-        super().__init__(url, f"larger than {limit} bytes")
-        self.limit = limit
 
 
 # --- pure helpers --------------------------------------------------------------------------
@@ -425,40 +407,3 @@ def retry_bad_payloads(fetch: Callable[[], T], policy: HttpPolicy) -> T:
             if retry_number > policy.max_retries:
                 raise RetriesExhausted(error.url, error.reason, retry_number) from None
             policy.sleep_before_retry(retry_number, error.reason)
-
-
-def download(session: PolicySession, url: str, *, max_bytes: int) -> bytes:
-    """The body of `url`, read in chunks, never more than `max_bytes + 1` bytes.
-
-    Raises BodyTooLarge past `max_bytes` (never cuts silently), RequestRefused for a status
-    other than 2xx that retrying cannot fix, and the session's failures; a body cut off is
-    retried like a 5xx.
-    """
-    return retry_bad_payloads(lambda: _download_once(session, url, max_bytes), session.policy)
-
-
-def _download_once(session: PolicySession, url: str, max_bytes: int) -> bytes:
-    response = session.get(url, stream=True)
-    with closing(response):
-        if not 200 <= response.status_code < 300:
-            raise RequestRefused(url, response.status_code)
-        announced = response.headers.get("Content-Length", "")
-        if announced.isdigit() and int(announced) > max_bytes:
-            raise BodyTooLarge(url, max_bytes)
-        return _read_at_most(response, url, max_bytes)
-
-
-def _read_at_most(response: requests.Response, url: str, max_bytes: int) -> bytes:
-    body = bytearray()
-    try:
-        while True:
-            chunk = response.raw.read(
-                min(_CHUNK_BYTES, max_bytes + 1 - len(body)), decode_content=True
-            )
-            if not chunk:
-                return bytes(body)
-            body += chunk
-            if len(body) > max_bytes:
-                raise BodyTooLarge(url, max_bytes)
-    except (Urllib3Error, OSError) as error:
-        raise BadPayload(url, f"body cut off ({describe_error(error)})") from None

@@ -13,15 +13,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from speechgraph.catalogue.snapshot import Snapshot
+from speechgraph.clients.download import BodyTooLarge, download_bytes
 from speechgraph.clients.http import (
-    BodyTooLarge,
     HttpFailure,
     HttpPolicy,
-    PolicySession,
     RetriesExhausted,
     RetryAfterTooLong,
     attempts_phrase,
-    download,
 )
 from speechgraph.config import Settings
 from speechgraph.errors import ConfigError, ReadingListError
@@ -110,8 +108,7 @@ def _download_list(
     """
     list_policy = replace(policy or HttpPolicy(name="reading-list download"), timeout=timeout)
     try:
-        with PolicySession(list_policy) as session:
-            raw = download(session, url, max_bytes=max_bytes)
+        raw = download_bytes(url, list_policy, max_bytes=max_bytes)
     except BodyTooLarge:
         raise ReadingListError(
             f"reading list {url} is larger than {max_bytes / 2**20:g} MB: raise "
