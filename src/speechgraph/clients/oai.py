@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
 
@@ -303,15 +303,8 @@ def parse_record(element: Any) -> HarvestedRecord | None:
     if paper is None:
         log.warning("arXiv OAI-PMH: skipping %s without usable arXiv metadata", header.identifier)
         return None
-    return HarvestedRecord(
-        identifier=harvested.identifier,
-        arxiv_id=paper.arxiv_id,
-        datestamp=datestamp,
-        deleted=False,
-        sets=harvested.sets,
-        record=paper,
-        license=_text(metadata, "license") or None,
-    )
+    license_url = _text(metadata, "license") or None
+    return replace(harvested, arxiv_id=paper.arxiv_id, record=paper, license=license_url)
 
 
 def paper_record(metadata: Any) -> PaperRecord | None:
