@@ -9,7 +9,9 @@ from collections.abc import Callable, Iterator
 from datetime import date
 from typing import Any
 
+import arxiv
 import pytest
+import requests
 
 from fake_arxiv import (
     CannedResponse,
@@ -23,6 +25,7 @@ from fake_arxiv import (
     malformed_feed,
     status_response,
 )
+from speechgraph.clients import arxiv as arxiv_module
 from speechgraph.clients.arxiv import TITLE_MATCH_THRESHOLD, ArxivClient
 from speechgraph.config import Settings
 from speechgraph.errors import ArxivBadResponse, ArxivUnavailable
@@ -245,6 +248,15 @@ def test_429_then_success_honours_retry_after(
     assert second.time - first.time >= 1.0
 
 
+def test_503_then_success(fake: FakeArxiv, make_client: Callable[..., ArxivClient]) -> None:
+    fake.enqueue(status_response(503))
+
+    result = make_client().fetch_by_ids(["2006.11477"])
+
+    assert "2006.11477" in result.records
+    assert len(fake.requests) == 2
+
+
 def test_retry_after_too_long_gives_up_at_once(
     fake: FakeArxiv, make_client: Callable[..., ArxivClient]
 ) -> None:
@@ -341,6 +353,43 @@ def test_from_settings(tmp_path: Any) -> None:
 
     assert client.base_url == "http://127.0.0.1:9/api/query"
     assert client.max_retries == 1
+
+
+# --- the arxiv package ------------------------------------------------------------------------
+
+
+def test_arxiv_package_still_keeps_its_session_where_we_replace_it() -> None:
+    # clients/arxiv.py assigns arxiv.Client._session, the package's only HTTP hook. A release
+    # that renames it, or stops sending requests through it, must fail here, loudly.
+    package_client = arxiv.Client()
+
+    assert isinstance(package_client._session, requests.Session), (
+        f"arxiv {arxiv.__version__} no longer keeps a requests.Session in Client._session; "
+        f"clients/arxiv.py was written for {arxiv_module.TESTED_ARXIV_RANGE}"
+    )
+
+
+def test_every_request_goes_through_the_policy_session(
+    fake: FakeArxiv, make_client: Callable[..., ArxivClient]
+) -> None:
+    client = make_client(contact_email="lists@example.org")
+
+    assert client._client._session is client._session
+    client.fetch_by_ids(["2006.11477"])
+    assert "mailto:lists@example.org" in fake.requests[0].headers["User-Agent"]
+
+
+def test_a_package_without_the_session_attribute_is_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class SessionlessClient:
+        def __init__(self, **options: Any) -> None:
+            self.page_size = options.get("page_size")
+
+    monkeypatch.setattr(arxiv, "Client", SessionlessClient)
+
+    with pytest.raises(ArxivUnavailable, match=r"Client\._session.*arxiv>=4\.0\.2,<4\.1"):
+        ArxivClient("http://127.0.0.1:9/api/query")
 
 
 # --- title search ------------------------------------------------------------------------------

@@ -253,14 +253,28 @@ def test_429_burst_then_success_waits_retry_after(make_client: MakeClient, fake_
     assert elapsed < 4
 
 
-def test_retry_after_longer_than_max_backoff_fails_at_once(
+def test_retry_after_above_the_cap_fails_at_once(make_client: MakeClient, fake_s2: FakeS2) -> None:
+    fake_s2.fail_next(too_many_requests(retry_after="3600"))
+
+    with pytest.raises(CitationServiceUnavailable, match="asked to wait 3600 s") as error:
+        make_client().fetch_citations(["2006.11477"])
+
+    assert "HTTP 429" in str(error.value)
+    assert "--no-citations" in str(error.value)
+    assert len(fake_s2.batch_requests) == 1
+
+
+def test_retry_after_cap_is_the_policy_s_not_the_back_off_s(
     make_client: MakeClient, fake_s2: FakeS2
 ) -> None:
-    fake_s2.fail_next(too_many_requests(retry_after="120"))
+    fake_s2.fail_next(too_many_requests(retry_after="1"), too_many_requests(retry_after="3"))
 
-    with pytest.raises(CitationServiceUnavailable, match="asked to wait 120 s"):
-        make_client(max_backoff=10).fetch_citations(["2006.11477"])
-    assert len(fake_s2.batch_requests) == 1
+    with pytest.raises(CitationServiceUnavailable, match="asked to wait 3 s"):
+        make_client(max_backoff=0.01, max_retry_after=2).fetch_citations(["2006.11477"])
+
+    arrivals = [request.arrived_at for request in fake_s2.batch_requests]
+    assert len(arrivals) == 2  # the 1 s wait was honoured although above max_backoff
+    assert arrivals[1] - arrivals[0] >= 0.95
 
 
 def test_5xx_then_success_recovers(make_client: MakeClient, fake_s2: FakeS2) -> None:

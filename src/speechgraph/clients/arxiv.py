@@ -1,13 +1,12 @@
-"""The arXiv API client: batched id look-ups, title search, courtesy delay, retries, versions.
+"""The arXiv API client: batched id look-ups, title search, versions, under the HTTP policy.
 
-Built on the `arxiv` package and `requests`; imports only `config`, `errors`, `records`,
-`pacing` and `sources` (for arXiv id syntax).
+Built on the `arxiv` package with a `PolicySession` (`clients.http`) in place of its own
+session; imports only `config`, `errors`, `records`, `ids`, `text` and `clients.http`.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -17,32 +16,35 @@ import arxiv
 import requests
 
 from speechgraph import __version__
-from speechgraph.clients.http import Pacer, backoff_seconds, parse_retry_after
+from speechgraph.clients.http import (
+    MAX_RETRY_AFTER,
+    HttpFailure,
+    HttpPolicy,
+    PolicySession,
+    RetriesExhausted,
+    RetryAfterTooLong,
+    attempts_phrase,
+    retry_bad_payloads,
+)
 from speechgraph.config import Settings
 from speechgraph.errors import ArxivBadResponse, ArxivUnavailable
 from speechgraph.ids import parse_arxiv_id
 from speechgraph.records import PaperRecord, TitleMatch
 from speechgraph.text import normalize_title, title_similarity
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://export.arxiv.org/api/query"
 MAX_BATCH_SIZE = 100  # arXiv asks for id_list look-ups of at most 100 ids per request
 TITLE_MATCH_THRESHOLD = 0.90
 YEAR_TOLERANCE = 1  # an arXiv version may precede (or follow) the venue year by one year
 YEAR_MISMATCH_PENALTY = 0.25  # large enough that a year mismatch can never pass the threshold
-MAX_RETRY_AFTER = 300.0  # a longer Retry-After means "come back later", not "wait here"
-RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-RETRY_AFTER_STATUSES = frozenset({429, 503})
+# The range of the `arxiv` package whose `Client._session` this module replaces (pyproject.toml).
+TESTED_ARXIV_RANGE = "arxiv>=4.0.2,<4.1"
 _ATOM_FEED = "{http://www.w3.org/2005/Atom}feed"
 _ATOM_ENTRY = "{http://www.w3.org/2005/Atom}entry"
 _ATOM_ID = "{http://www.w3.org/2005/Atom}id"
 _ATOM_SUMMARY = "{http://www.w3.org/2005/Atom}summary"
-_TRANSIENT_ERRORS = (
-    requests.ConnectionError,
-    requests.Timeout,
-    requests.exceptions.ChunkedEncodingError,  # the connection dropped mid-body
-)
 _HINT = "check your connection or try again later; use --offline to build from the snapshot"
 
 
@@ -58,21 +60,12 @@ class _MalformedFeed(Exception):
     """Raised inside the session when a 200 response is not an Atom feed."""
 
 
-class _ArxivSession(requests.Session):
-    """A session that owns the timeout, the User-Agent, the courtesy delay and the last response.
+class _ArxivSession(PolicySession):
+    """The policy session, plus what the `arxiv` package needs undone or checked.
 
-    The `arxiv` package calls `session.get(url, headers={"user-agent": ...})` with no timeout,
-    sleeps only between its own pages, and its `HTTPError` drops the response headers. Doing all
-    of it here means every request of one `ArxivClient` (pages, batches, title searches and
-    retries) shares one clock, and the retry loop can read `Retry-After` from `last_response`.
+    The package sends its own User-Agent on every call; ours (with the contact address) wins.
+    Its feed parser is lenient, so a 200 that is not a well-formed Atom feed is refused here.
     """
-
-    def __init__(self, *, timeout: float, delay_seconds: float, user_agent: str) -> None:
-        super().__init__()
-        self.timeout = timeout
-        self.pacer = Pacer(delay_seconds, name="arXiv courtesy delay")
-        self.user_agent = user_agent
-        self.last_response: requests.Response | None = None
 
     def request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
         kwargs["headers"] = {
@@ -80,15 +73,24 @@ class _ArxivSession(requests.Session):
             for key, value in (kwargs.pop("headers", None) or {}).items()
             if str(key).lower() != "user-agent"
         }
-        kwargs["headers"]["User-Agent"] = self.user_agent
-        kwargs.setdefault("timeout", self.timeout)
-        self.last_response = None
-        with self.pacer.turn():
-            response = super().request(method, url, *args, **kwargs)
-        self.last_response = response
+        response = super().request(method, url, *args, **kwargs)
         if response.status_code == requests.codes.ok:
             _check_atom_feed(response.content)
         return response
+
+
+def _install_session(client: arxiv.Client, session: requests.Session) -> None:
+    """Make `client` send every request through `session`: the one place that does so.
+
+    `arxiv.Client` builds its own `requests.Session` in `_session` and offers no public way to
+    replace it or to set a timeout. test_arxiv_client checks that the attribute is still there.
+    """
+    if not isinstance(getattr(client, "_session", None), requests.Session):
+        raise ArxivUnavailable(
+            f"the installed arxiv package {arxiv.__version__} keeps no session in "
+            f"Client._session; install {TESTED_ARXIV_RANGE} as pyproject.toml pins it"
+        )
+    client._session = session
 
 
 def _check_atom_feed(content: bytes) -> None:
@@ -107,7 +109,7 @@ def _check_atom_feed(content: bytes) -> None:
         entry_id = entry.findtext(_ATOM_ID) or ""
         if "/api/errors" in entry_id:
             # arXiv answers a malformed id with a single "Error" entry instead of results.
-            logger.warning("arXiv reported an error: %s", entry.findtext(_ATOM_SUMMARY, "").strip())
+            log.warning("arXiv reported an error: %s", entry.findtext(_ATOM_SUMMARY, "").strip())
 
 
 def result_to_record(result: arxiv.Result) -> PaperRecord | None:
@@ -116,7 +118,7 @@ def result_to_record(result: arxiv.Result) -> PaperRecord | None:
         return None
     parsed = parse_arxiv_id(result.get_short_id())
     if parsed is None:
-        logger.warning("ignoring arXiv entry with an unrecognised id: %s", result.entry_id)
+        log.warning("ignoring arXiv entry with an unrecognised id: %s", result.entry_id)
         return None
     arxiv_id, version = parsed
     categories = list(dict.fromkeys(result.categories))
@@ -155,19 +157,29 @@ class ArxivClient:
         max_backoff: float = 60.0,
         batch_size: int = MAX_BATCH_SIZE,
         contact_email: str | None = None,
+        max_retry_after: float = MAX_RETRY_AFTER,
     ) -> None:
         self.base_url = base_url
-        self.max_retries = max(0, max_retries)
-        self.backoff_base = backoff_base
-        self.max_backoff = max_backoff
         self.batch_size = max(1, min(batch_size, MAX_BATCH_SIZE))
-        self._session = _ArxivSession(
-            timeout=timeout, delay_seconds=delay_seconds, user_agent=_user_agent(contact_email)
+        self.policy = HttpPolicy(
+            timeout=timeout,
+            max_retries=max(0, max_retries),
+            backoff_base=backoff_base,
+            max_backoff=max_backoff,
+            max_retry_after=max_retry_after,
+            delay=delay_seconds,
+            user_agent=_user_agent(contact_email),
+            name="arXiv API",
         )
-        # Pacing and retries are ours (in the session and `_run`), so the package does neither.
+        self._session = _ArxivSession(self.policy)
+        # Pacing and retries follow the policy in the session, so the package does neither.
         self._client = arxiv.Client(page_size=self.batch_size, delay_seconds=0.0, num_retries=0)
         self._client.query_url_format = base_url + "?{}"
-        self._client._session = self._session
+        _install_session(self._client, self._session)
+
+    @property
+    def max_retries(self) -> int:
+        return self.policy.max_retries
 
     @classmethod
     def from_settings(cls, settings: Settings) -> ArxivClient:
@@ -205,7 +217,7 @@ class ArxivClient:
             found = self._fetch_batch(batch)
             result.records.update(found)
             result.missing.extend(arxiv_id for arxiv_id in batch if arxiv_id not in found)
-            logger.info("arXiv: %d of %d ids fetched", min(start + len(batch), total), total)
+            log.info("arXiv: %d of %d ids fetched", min(start + len(batch), total), total)
             if progress is not None:
                 progress(min(start + len(batch), total), total)
         return result
@@ -225,7 +237,7 @@ class ArxivClient:
         best: TitleMatch | None = None
         for record in self._run(search):
             score = _match_score(title, year, record)
-            logger.debug("title candidate %s scored %.3f: %s", record.arxiv_id, score, record.title)
+            log.debug("title candidate %s scored %.3f: %s", record.arxiv_id, score, record.title)
             if score >= TITLE_MATCH_THRESHOLD and (best is None or score > best.score):
                 best = TitleMatch(record=record, score=score)
         return best
@@ -236,7 +248,7 @@ class ArxivClient:
         for raw in arxiv_ids:
             parsed = parse_arxiv_id(raw)
             if parsed is None:
-                logger.warning("not an arXiv id, not fetched: %r", raw)
+                log.warning("not an arXiv id, not fetched: %r", raw)
                 result.missing.append(raw)
             else:
                 wanted[parsed[0]] = None
@@ -250,36 +262,38 @@ class ArxivClient:
             if record.arxiv_id in asked:
                 found[record.arxiv_id] = record
             else:
-                logger.debug("arXiv returned an id not asked for: %s", record.arxiv_id)
+                log.debug("arXiv returned an id not asked for: %s", record.arxiv_id)
         return found
 
     def _run(self, search: arxiv.Search) -> list[PaperRecord]:
-        """Run one search with bounded retries; back-off grows as backoff_base * 2**retry."""
+        """Run one search under the HTTP policy; its failures become ArxivUnavailable."""
         self._client.page_size = min(search.max_results or self.batch_size, self.batch_size)
-        attempt = 0
-        while True:
-            try:
-                return self._run_once(search)
-            except arxiv.HTTPError as error:
-                if error.status not in RETRY_STATUSES:
-                    raise ArxivUnavailable(
-                        f"arXiv API at {self.base_url} refused the request with HTTP "
-                        f"{error.status}; check SPEECHGRAPH_ARXIV_URL or try again later"
-                    ) from None
-                reason = f"HTTP {error.status}"
-            except _TRANSIENT_ERRORS as error:
-                reason = _describe(error)
-            except _MalformedFeed as error:
-                raise ArxivBadResponse(
-                    f"arXiv API at {self.base_url} sent a malformed feed: {error}; try again later"
-                ) from None
-            if attempt == self.max_retries:
-                raise ArxivUnavailable(
-                    f"arXiv API at {self.base_url} failed {attempt + 1} times "
-                    f"(last: {reason}); {_HINT}"
-                )
-            attempt += 1
-            self._sleep_before_retry(attempt, reason, self._retry_after())
+        try:
+            return retry_bad_payloads(lambda: self._run_once(search), self.policy)
+        except RetryAfterTooLong as error:
+            raise ArxivUnavailable(
+                f"arXiv API at {self.base_url} asked to wait {error.seconds:.0f} s "
+                f"(HTTP {error.status}); try again later or use --offline"
+            ) from None
+        except RetriesExhausted as error:
+            raise ArxivUnavailable(
+                f"arXiv API at {self.base_url} failed after {attempts_phrase(error.attempts)} "
+                f"(last: {error.reason}); {_HINT}"
+            ) from None
+        except HttpFailure as error:
+            raise ArxivUnavailable(
+                f"arXiv API at {self.base_url} cannot be asked ({error.reason}); "
+                "check SPEECHGRAPH_ARXIV_URL"
+            ) from None
+        except arxiv.HTTPError as error:
+            raise ArxivUnavailable(
+                f"arXiv API at {self.base_url} refused the request with HTTP "
+                f"{error.status}; check SPEECHGRAPH_ARXIV_URL or try again later"
+            ) from None
+        except _MalformedFeed as error:
+            raise ArxivBadResponse(
+                f"arXiv API at {self.base_url} sent a malformed feed: {error}; try again later"
+            ) from None
 
     def _run_once(self, search: arxiv.Search) -> list[PaperRecord]:
         records: list[PaperRecord] = []
@@ -292,28 +306,8 @@ class ArxivClient:
         except arxiv.UnexpectedEmptyPageError:
             # An id_list page can announce more results than it holds (unknown ids count);
             # the following empty page just means there is nothing more.
-            logger.debug("arXiv sent an empty follow-up page; keeping %d results", len(records))
+            log.debug("arXiv sent an empty follow-up page; keeping %d results", len(records))
         return records
-
-    def _retry_after(self) -> float | None:
-        """Seconds asked for by the last response's Retry-After (429 and 503 only)."""
-        response = self._session.last_response
-        if response is None or response.status_code not in RETRY_AFTER_STATUSES:
-            return None
-        seconds = parse_retry_after(response.headers.get("Retry-After"))
-        if seconds is not None and seconds > MAX_RETRY_AFTER:
-            raise ArxivUnavailable(
-                f"arXiv API at {self.base_url} asked to wait {seconds:.0f} s "
-                f"(HTTP {response.status_code}); try again later or use --offline"
-            )
-        return seconds
-
-    def _sleep_before_retry(self, attempt: int, reason: str, retry_after: float | None) -> None:
-        wait = backoff_seconds(attempt - 1, self.backoff_base, self.max_backoff, retry_after)
-        logger.warning(
-            "arXiv %s; retry %d of %d in %.1f s", reason, attempt, self.max_retries, wait
-        )
-        time.sleep(wait)
 
 
 def _match_score(title: str, year: int | None, record: PaperRecord) -> float:
@@ -325,12 +319,6 @@ def _match_score(title: str, year: int | None, record: PaperRecord) -> float:
 
 def _collapse(text: str | None) -> str:
     return " ".join(text.split()) if text else ""
-
-
-def _describe(error: Exception) -> str:
-    if isinstance(error, requests.Timeout):
-        return "timed out"
-    return f"connection failed ({type(error).__name__})"
 
 
 def _user_agent(contact_email: str | None) -> str:

@@ -1,7 +1,7 @@
 """Citation-service client: references and citation counts from the Semantic Scholar batch API.
 
-Plain HTTP with `requests`, paced, retried with back-off, and cached on disk. Imports only
-`config`, `errors`, `records`, `pacing` and `sources` (for arXiv id syntax) from the project.
+Plain HTTP under the one policy of `clients.http`, cached on disk. Imports only `config`,
+`errors`, `records`, `ids`, `files` and `clients.http` from the project.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import hashlib
 import json
 import logging
 import re
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,14 +17,24 @@ from typing import Any
 
 import requests
 
-from speechgraph.clients.http import Pacer, backoff_seconds, parse_retry_after
+from speechgraph.clients.http import (
+    MAX_RETRY_AFTER,
+    BadPayload,
+    HttpFailure,
+    HttpPolicy,
+    PolicySession,
+    RetriesExhausted,
+    RetryAfterTooLong,
+    attempts_phrase,
+    retry_bad_payloads,
+)
 from speechgraph.config import Settings
 from speechgraph.errors import CitationServiceUnavailable
 from speechgraph.files import atomic_write_bytes
 from speechgraph.ids import parse_arxiv_id
 from speechgraph.records import CitationRecord, Reference
 
-logger = logging.getLogger(__name__)
+log = logging.getLogger(__name__)
 
 DEFAULT_BASE_URL = "https://api.semanticscholar.org/graph/v1"
 FIELDS = (
@@ -53,22 +62,14 @@ class CitationResult:
     from_cache: int = 0
 
 
-@dataclass(frozen=True)
-class _Retry:
-    """A failed attempt worth repeating, and how long the service asked us to wait."""
-
-    reason: str
-    retry_after: float | None = None
-
-
 class CitationClient:
     """Client for `POST {base_url}/paper/batch`.
 
-    At least `delay_seconds` pass between the end of one request and the start of the next,
-    across all calls of one client. Failures on 429, 5xx, connection errors, timeouts and
-    malformed bodies are retried up to `max_retries` times, waiting `backoff_base * 2**retry`
-    seconds (at most `max_backoff`), or `Retry-After` when that is longer. Successful raw
-    responses are cached in `cache_dir`.
+    Requests follow the HTTP policy (`clients.http`): at least `delay_seconds` between the end
+    of one request and the start of the next, across all calls of one client; 429, 5xx,
+    timeouts, dropped connections and malformed bodies retried up to `max_retries` times with
+    back-off from `backoff_base` (at most `max_backoff`) or Retry-After up to
+    `max_retry_after`. Successful raw responses are cached in `cache_dir`.
     """
 
     def __init__(
@@ -83,20 +84,21 @@ class CitationClient:
         max_backoff: float = 60.0,
         batch_size: int = MAX_BATCH_SIZE,
         cache_dir: Path | None = None,
+        max_retry_after: float = MAX_RETRY_AFTER,
     ) -> None:
-        if timeout <= 0:
-            raise ValueError(f"timeout must be positive, got {timeout}")
-        if max_retries < 0:
-            raise ValueError(f"max_retries must be 0 or more, got {max_retries}")
         self.base_url = base_url.rstrip("/")
-        self.timeout = timeout
-        self._pacer = Pacer(delay_seconds, name="Semantic Scholar")
-        self.max_retries = max_retries
-        self.backoff_base = max(0.0, backoff_base)
-        self.max_backoff = max(0.0, max_backoff)
+        self.policy = HttpPolicy(
+            timeout=timeout,
+            max_retries=max_retries,
+            backoff_base=max(0.0, backoff_base),
+            max_backoff=max(0.0, max_backoff),
+            max_retry_after=max_retry_after,
+            delay=max(0.0, delay_seconds),
+            name="Semantic Scholar",
+        )
         self.batch_size = max(1, min(batch_size, MAX_BATCH_SIZE))
         self.cache_dir = cache_dir
-        self._session = requests.Session()
+        self._session = PolicySession(self.policy)
         self._session.headers["Accept"] = "application/json"
         if api_key:
             self._session.headers["x-api-key"] = api_key
@@ -124,7 +126,7 @@ class CitationClient:
     @property
     def delay_seconds(self) -> float:
         """The least time between two requests, in seconds."""
-        return self._pacer.min_interval
+        return self.policy.delay
 
     @property
     def batch_url(self) -> str:
@@ -153,7 +155,7 @@ class CitationClient:
                     result.records[arxiv_id] = parse_paper(arxiv_id, item)
             if progress is not None:
                 progress(start + len(batch), len(ids))
-        logger.debug(
+        log.debug(
             "citations: %d found, %d missing, %d batches from cache",
             len(result.records),
             len(result.missing),
@@ -179,71 +181,46 @@ class CitationClient:
         return self.cache_dir / f"{digest}.json"
 
     def _post_with_retries(self, ids: list[str]) -> tuple[list[Any], bytes]:
-        attempts = self.max_retries + 1
-        attempt = 0
-        while True:
-            outcome = self._attempt(ids)
-            if not isinstance(outcome, _Retry):
-                return outcome
-            attempt += 1
-            if attempt == attempts:
-                raise CitationServiceUnavailable(
-                    f"Semantic Scholar at {self.batch_url} kept failing ({outcome.reason}) "
-                    f"after {attempts} attempts; {NEXT_STEP}"
-                )
-            wait = self._retry_wait(attempt - 1, outcome)
-            logger.warning(
-                "Semantic Scholar %s (attempt %d of %d); retrying in %.1f s",
-                outcome.reason,
-                attempt,
-                attempts,
-                wait,
-            )
-            time.sleep(wait)
-
-    def _retry_wait(self, attempt: int, outcome: _Retry) -> float:
-        if outcome.retry_after is not None and outcome.retry_after > self.max_backoff:
-            raise CitationServiceUnavailable(
-                f"Semantic Scholar at {self.batch_url} asked to wait "
-                f"{outcome.retry_after:.0f} s ({outcome.reason}); {NEXT_STEP}"
-            )
-        return backoff_seconds(attempt, self.backoff_base, self.max_backoff, outcome.retry_after)
-
-    def _attempt(self, ids: list[str]) -> tuple[list[Any], bytes] | _Retry:
-        """One request: the parsed array and raw body, a _Retry, or a raised error."""
+        """The parsed array and raw body for `ids`; the policy's failures become
+        CitationServiceUnavailable."""
         try:
-            # Semantic Scholar allows about one request per second (with or without a key).
-            with self._pacer.turn():
-                response = self._session.post(
-                    self.batch_url,
-                    params={"fields": FIELDS},
-                    json={"ids": [f"ARXIV:{arxiv_id}" for arxiv_id in ids]},
-                    timeout=self.timeout,
-                )
-        except (
-            requests.Timeout,
-            requests.ConnectionError,
-            requests.exceptions.ChunkedEncodingError,
-        ) as exc:
-            return _Retry(type(exc).__name__)
-        except requests.RequestException as exc:
+            return retry_bad_payloads(lambda: self._post(ids), self.policy)
+        except RetryAfterTooLong as error:
+            raise CitationServiceUnavailable(
+                f"Semantic Scholar at {self.batch_url} asked to wait {error.seconds:.0f} s "
+                f"(HTTP {error.status}); {NEXT_STEP}"
+            ) from None
+        except RetriesExhausted as error:
+            raise CitationServiceUnavailable(
+                f"Semantic Scholar at {self.batch_url} kept failing ({error.reason}) "
+                f"after {attempts_phrase(error.attempts)}; {NEXT_STEP}"
+            ) from None
+        except HttpFailure as error:
             raise CitationServiceUnavailable(
                 f"cannot send a request to Semantic Scholar at {self.batch_url} "
-                f"({type(exc).__name__}); check SPEECHGRAPH_S2_URL"
-            ) from exc
-        status = response.status_code
-        if status == 429 or status >= 500:
-            return _Retry(f"HTTP {status}", parse_retry_after(response.headers.get("Retry-After")))
-        if status >= 400:
+                f"({error.reason}); check SPEECHGRAPH_S2_URL"
+            ) from None
+
+    def _post(self, ids: list[str]) -> tuple[list[Any], bytes]:
+        """One request (retried inside the session): the parsed array and the raw body.
+
+        Raises BadPayload for a body worth asking for again.
+        """
+        response = self._session.post(
+            self.batch_url,
+            params={"fields": FIELDS},
+            json={"ids": [f"ARXIV:{arxiv_id}" for arxiv_id in ids]},
+        )
+        if response.status_code >= 400:
             raise CitationServiceUnavailable(self._rejected_message(response))
         try:
             payload = json.loads(response.content)
         except ValueError:
-            return _Retry("malformed JSON body")
+            raise BadPayload(self.batch_url, "malformed JSON body") from None
         if not isinstance(payload, list):
-            return _Retry("response is not a JSON array")
+            raise BadPayload(self.batch_url, "response is not a JSON array")
         if not all(item is None or isinstance(item, dict) for item in payload):
-            return _Retry("response array holds entries that are not papers")
+            raise BadPayload(self.batch_url, "response array holds entries that are not papers")
         if len(payload) != len(ids):
             raise CitationServiceUnavailable(
                 f"Semantic Scholar at {self.batch_url} answered {len(payload)} entries for "
@@ -368,14 +345,14 @@ def _read_cache(path: Path, expected_length: int) -> list[Any] | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:
-        logger.warning("ignoring unreadable citation cache file %s: %s", path, exc)
+        log.warning("ignoring unreadable citation cache file %s: %s", path, exc)
         return None
     if (
         not isinstance(payload, list)
         or len(payload) != expected_length
         or not all(item is None or isinstance(item, dict) for item in payload)
     ):
-        logger.warning("ignoring citation cache file %s: not the expected array", path)
+        log.warning("ignoring citation cache file %s: not the expected array", path)
         return None
     return payload
 
@@ -385,4 +362,4 @@ def _write_cache(path: Path, data: bytes) -> None:
         atomic_write_bytes(path, data)
     except OSError as exc:
         # The cache only saves requests; a read-only data directory must not stop a refresh.
-        logger.warning("cannot write citation cache file %s: %s", path, exc)
+        log.warning("cannot write citation cache file %s: %s", path, exc)

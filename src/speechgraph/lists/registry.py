@@ -6,12 +6,18 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
+from speechgraph.clients.download import BodyTooLarge, download_bytes
+from speechgraph.clients.http import (
+    HttpFailure,
+    HttpPolicy,
+    RetriesExhausted,
+    RetryAfterTooLong,
+    attempts_phrase,
+)
 from speechgraph.config import Settings
 from speechgraph.errors import ConfigError, ReadingListError
 from speechgraph.lists import parser as sources
@@ -82,15 +88,42 @@ def read_list(source: ListSource, *, offline: bool, timeout: float) -> tuple[str
     return _download_list(source.url, timeout), "url"
 
 
-def _download_list(url: str, timeout: float) -> str:
-    request = urllib.request.Request(url, headers={"User-Agent": "speechgraph"})
+DEFAULT_MAX_LIST_BYTES = 64 * 1024 * 1024
+
+
+def _download_list(
+    url: str,
+    timeout: float,
+    *,
+    max_bytes: int = DEFAULT_MAX_LIST_BYTES,
+    policy: HttpPolicy | None = None,
+) -> str:
+    """The text of the list at `url`, fetched under the HTTP policy (`policy`, default values
+    otherwise) with `timeout`. A body larger than `max_bytes` is refused, never cut.
+
+    Raises ReadingListError naming the URL and the next step.
+    """
+    list_policy = replace(policy or HttpPolicy(name="reading-list download"), timeout=timeout)
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            raw = response.read(20_000_000)
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
-        reason = getattr(error, "reason", error)
+        raw = download_bytes(url, list_policy, max_bytes=max_bytes)
+    except BodyTooLarge:
         raise ReadingListError(
-            f"reading list {url} could not be downloaded ({reason}): "
+            f"reading list {url} is larger than {max_bytes / 2**20:g} MB: raise "
+            "SPEECHGRAPH_MAX_LIST_MB or save the list and give its path"
+        ) from None
+    except RetryAfterTooLong as error:
+        raise ReadingListError(
+            f"reading list {url} could not be downloaded (the server asked to wait "
+            f"{error.seconds:.0f} s): try again later or give a local copy"
+        ) from None
+    except RetriesExhausted as error:
+        raise ReadingListError(
+            f"reading list {url} could not be downloaded ({error.reason}, after "
+            f"{attempts_phrase(error.attempts)}): check the URL and your connection"
+        ) from None
+    except HttpFailure as error:
+        raise ReadingListError(
+            f"reading list {url} could not be downloaded ({error.reason}): "
             "check the URL and your connection"
         ) from None
     return decode_list_bytes(raw, url)

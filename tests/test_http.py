@@ -1,15 +1,28 @@
-"""Tests for speechgraph.clients.http: Retry-After parsing, back-off growth and request pacing."""
+"""Tests for speechgraph.clients.http: Retry-After parsing, back-off growth, request pacing, and
+the policy session against the fake server of fake_lists.py. The clients' own tests cover each
+client's use of the policy (429, 503, 500s, hangs, Retry-After above the cap)."""
 
 from __future__ import annotations
 
 import itertools
+import logging
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
 
-from speechgraph.clients.http import Pacer, backoff_seconds, parse_retry_after
+from fake_lists import FakeListServer, status
+from speechgraph.clients.http import (
+    HttpPolicy,
+    Pacer,
+    PolicySession,
+    RetriesExhausted,
+    RetryAfterTooLong,
+    backoff_seconds,
+    parse_retry_after,
+)
 
 # --- parse_retry_after ---------------------------------------------------------------------
 
@@ -171,3 +184,116 @@ def test_zero_or_negative_interval_never_waits() -> None:
         pacer.mark()
         assert pacer.wait() == 0.0
         assert pacer.min_interval == 0.0
+
+
+# --- HttpPolicy ----------------------------------------------------------------------------
+
+
+def test_first_retry_already_backs_off_and_doubles_after() -> None:
+    policy = HttpPolicy(backoff_base=2.0, max_backoff=60.0)
+
+    assert [policy.pause_before_retry(n) for n in (1, 2, 3)] == [2.0, 4.0, 8.0]
+
+
+def test_pause_is_the_longest_of_backoff_retry_after_and_delay() -> None:
+    policy = HttpPolicy(backoff_base=0.5, max_backoff=60.0, delay=3.0)
+
+    assert policy.pause_before_retry(1) == 3.0  # the courtesy delay holds for retries too
+    assert policy.pause_before_retry(1, retry_after=10.0) == 10.0
+    assert policy.pause_before_retry(5) == 8.0
+
+
+def test_retry_after_cap_is_inclusive() -> None:
+    policy = HttpPolicy(max_retry_after=120.0)
+
+    assert not policy.waits_too_long(None)
+    assert not policy.waits_too_long(120.0)
+    assert policy.waits_too_long(120.5)
+
+
+@pytest.mark.parametrize("options", [{"timeout": 0}, {"max_retries": -1}])
+def test_policy_refuses_impossible_values(options: dict[str, float]) -> None:
+    with pytest.raises(ValueError, match="must be"):
+        HttpPolicy(**options)  # type: ignore[arg-type]
+
+
+# --- PolicySession -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def server() -> Iterator[FakeListServer]:
+    with FakeListServer({"list.md": b"# A list\n\n* https://arxiv.org/abs/2006.11477\n"}) as fake:
+        yield fake
+
+
+def session(**options: float) -> PolicySession:
+    values = {"max_retries": 2, "backoff_base": 0.01, "max_backoff": 0.05, **options}
+    return PolicySession(HttpPolicy(name="test", **values))  # type: ignore[arg-type]
+
+
+def test_retries_keep_the_courtesy_delay(server: FakeListServer) -> None:
+    server.fail_next(status(500), status(503))
+
+    with session(delay=0.3) as polite:
+        response = polite.get(server.url("list.md"))
+
+    assert response.status_code == 200
+    gaps = [b.arrived_at - a.arrived_at for a, b in itertools.pairwise(server.requests)]
+    assert len(gaps) == 2
+    assert min(gaps) >= 0.28, gaps
+
+
+def test_pacing_is_per_host(server: FakeListServer) -> None:
+    with FakeListServer({"other.md": b"# Other\n"}) as other, session(delay=0.5) as polite:
+        polite.get(server.url("list.md"))
+        started = time.monotonic()
+        polite.get(other.url("other.md"))  # another host: no pause
+        between_hosts = time.monotonic() - started
+        polite.get(server.url("list.md"))  # the first host again: paused
+
+    assert between_hosts < 0.3
+    first, second = (request.arrived_at for request in server.requests)
+    assert second - first >= 0.5
+
+
+def test_garbled_retry_after_falls_back_to_backoff(
+    server: FakeListServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    server.fail_next(status(503, retry_after="soon"))
+
+    with caplog.at_level(logging.WARNING), session() as polite:
+        response = polite.get(server.url("list.md"))
+
+    assert response.status_code == 200
+    assert "test: HTTP 503; retry 1 of 2" in caplog.text
+
+
+def test_retry_after_date_above_the_cap_stops_at_once(server: FakeListServer) -> None:
+    in_an_hour = format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)
+    server.fail_next(status(429, retry_after=in_an_hour))
+
+    with session() as polite, pytest.raises(RetryAfterTooLong) as raised:
+        polite.get(server.url("list.md"))
+
+    assert raised.value.status == 429
+    assert 3500 < raised.value.seconds <= 3600
+    assert len(server.requests) == 1
+
+
+def test_exhausted_retries_count_every_attempt(server: FakeListServer) -> None:
+    server.fail_next(*[status(502)] * 3)
+
+    with session(max_retries=2) as polite, pytest.raises(RetriesExhausted) as raised:
+        polite.get(server.url("list.md"))
+
+    assert raised.value.reason == "HTTP 502"
+    assert raised.value.attempts == 3
+    assert len(server.requests) == 3
+
+
+def test_other_statuses_come_back_as_they_are(server: FakeListServer) -> None:
+    with session() as polite:
+        response = polite.get(server.url("nothing-here.md"))
+
+    assert response.status_code == 404
+    assert len(server.requests) == 1
