@@ -1,9 +1,9 @@
 """Topic clusters over paper embeddings and/or the knowledge graph, labels and a 2-D map.
 
-Takes plain data (ids, texts, a vector matrix, optionally the graph). Candidates from k-means and agglomerative clustering
-(k chosen by silhouette, sampled in big catalogues; agglomerative only up to a few thousand
-papers) and Louvain communities (by modularity) compete on measured quality;
-labels come from class-based TF-IDF over member titles and notes.
+Takes plain data (ids, texts, a vector matrix, optionally the graph). Candidates from k-means
+and agglomerative clustering (k chosen by silhouette, sampled in big catalogues; agglomerative
+only up to a few thousand papers) and Louvain communities (by modularity) compete on measured
+quality; labels come from class-based TF-IDF over member titles and notes.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """Reading plans (prerequisites of a paper) and time-consistent paths between two papers.
 
 Works on the graph `edges.build_graph` returns, with catalogue ids (names are resolved before,
-by `knowledge.names`). Both queries are bounded (a fixed number of relaxation rounds, Dijkstra on a finite graph), so
-cycles in the citation data cannot make them loop.
+by `knowledge.names`). Both queries are bounded (a fixed number of relaxation rounds, Dijkstra on
+a finite graph), so cycles in the citation data cannot make them loop.
 """
 
 from __future__ import annotations
