@@ -3,7 +3,11 @@ fresh catalogues under tmp_path."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -65,3 +69,31 @@ def seed_copy(seed_settings: Settings, tmp_path: Path) -> Settings:
 def fresh_settings(tmp_path: Path) -> Settings:
     """Settings for an empty catalogue under tmp_path."""
     return make_settings(tmp_path / "data")
+
+
+@contextmanager
+def read_only_view(directory: Path) -> Iterator[Path]:
+    """`directory` seen through a read-only bind mount (as root), or made read-only with chmod
+    (as another user); skips the test where neither is possible."""
+    if os.geteuid() != 0:
+        modes = {path: path.stat().st_mode for path in [directory, *directory.rglob("*")]}
+        for path in modes:
+            path.chmod(modes[path] & ~0o222)
+        try:
+            yield directory
+        finally:
+            for path, mode in modes.items():
+                path.chmod(mode)
+        return
+    view = directory.with_name(directory.name + "-read-only")
+    view.mkdir()
+    mounted = subprocess.run(["mount", "--bind", str(directory), str(view)], capture_output=True)
+    if mounted.returncode != 0:
+        view.rmdir()
+        pytest.skip(f"no read-only bind mount here: {mounted.stderr.decode().strip()}")
+    try:
+        subprocess.run(["mount", "-o", "remount,ro,bind", str(view)], check=True)
+        yield view
+    finally:
+        subprocess.run(["umount", "--lazy", str(view)], check=True)
+        view.rmdir()

@@ -127,3 +127,26 @@ def test_cli_reads_a_postgresql_catalogue(postgres_url: str, tmp_path: Path) -> 
     assert json.loads(result.stdout)["title"].startswith("HiFi-GAN")
     result = CliRunner().invoke(app, ["--db-url", postgres_url, "audit", "--json"])
     assert json.loads(result.stdout)["counts"]["mislabelled"] == 5
+
+
+def test_a_schema_1_catalogue_on_postgresql_is_upgraded(postgres_url: str, tmp_path: Path) -> None:
+    """Step 2 runs on PostgreSQL too: a catalogue put back into schema 1's shape (the columns and
+    tables schema 2 added removed) opens upgraded, with the same papers."""
+    from sqlalchemy import text
+
+    settings = make_settings(tmp_path / "data", db_url=postgres_url)
+    refresh_catalogue(settings, offline=True, update_index=False)
+    store = open_db(postgres_url)
+    before = [paper.to_json() for paper in load_papers(store)]
+    with store.engine.begin() as connection:
+        for table in ("paperorigin", "relation", "papertopic", "topiclabel"):
+            connection.execute(text(f"DROP TABLE {table}"))
+        connection.execute(text("ALTER TABLE paper DROP COLUMN compares_with"))
+        connection.execute(text("ALTER TABLE paper DROP COLUMN changed_in"))
+        connection.execute(text("UPDATE meta SET value = '1' WHERE key = 'schema_version'"))
+    store.dispose()
+    upgraded = open_db(postgres_url, create=False)
+    after = [paper.to_json() for paper in load_papers(upgraded)]
+    assert upgraded.upgraded_from == 1 and upgraded.backup is None
+    upgraded.dispose()
+    assert after == before

@@ -211,8 +211,10 @@ class PaperView:
     journal_ref: str | None = None
     aliases: list[str] = field(default_factory=list)
     builds_on: list[str] = field(default_factory=list)
+    compares_with: list[str] = field(default_factory=list)
     topic: str | None = None
     source: str = "snapshot"
+    data_origins: list[str] = field(default_factory=list)  # snapshot, arxiv, import, harvest
     is_stub: bool = False
     citation_count: int | None = None
     mentions: list[MentionView] = field(default_factory=list)
@@ -245,6 +247,17 @@ class PaperView:
         return f"{self.title}. {self.summary}".strip()
 
     @property
+    def listed(self) -> bool:
+        """Whether a reading list mentions the paper."""
+        return bool(self.mentions)
+
+    @property
+    def origins(self) -> list[str]:
+        """Where the paper came from: "list" when a reading list mentions it, then where its
+        metadata came from."""
+        return (["list"] if self.listed else []) + self.data_origins
+
+    @property
     def lists(self) -> list[str]:
         return sorted({mention.list for mention in self.mentions})
 
@@ -275,4 +288,6 @@ class PaperView:
             "url": self.abs_url,
             "pdf_url": self.pdf_url,
             "resources": [resource.to_json() for resource in self.resources],
+            "origins": self.origins,
+            "listed": self.listed,
         }

@@ -25,10 +25,11 @@ from speechgraph.catalogue.schema import (
     Paper,
     PaperAuthor,
     PaperCategory,
+    PaperOrigin,
     ReadingList,
 )
 from speechgraph.catalogue.store import Store
-from speechgraph.catalogue.writes import get_meta
+from speechgraph.catalogue.writes import ORIGINS, get_meta
 from speechgraph.errors import CatalogueEmpty, PaperNotFound, SearchInputError
 from speechgraph.records import Mention, MentionView, PaperView, Resolution, ResourceView
 
@@ -63,12 +64,15 @@ def papers_in_session(
     categories = _categories_by_paper(session, paper_ids)
     mentions = _mentions_by_paper(session, paper_ids)
     resources = _resources_by_paper(session, paper_ids)
+    origins = _origins_by_paper(session, paper_ids)
     views = [
         _view(
             paper, authors[paper.id], categories[paper.id], mentions[paper.id], resources[paper.id]
         )
         for paper in papers
     ]
+    for view in views:
+        view.data_origins = origins[view.id]
     return sorted(views, key=lambda view: (view.published or date.max, view.id))
 
 
@@ -441,6 +445,19 @@ def _authors_by_paper(session: Session, paper_ids: Sequence[str]) -> dict[str, l
     )
 
 
+def _origins_by_paper(session: Session, paper_ids: Sequence[str]) -> dict[str, list[str]]:
+    rows = session.exec(
+        select(PaperOrigin.paper_id, PaperOrigin.origin).where(
+            col(PaperOrigin.paper_id).in_(paper_ids)
+        )
+    ).all()
+    order = {origin: position for position, origin in enumerate(ORIGINS)}
+    grouped = _grouped(rows)
+    return defaultdict(
+        list, {key: sorted(found, key=order.__getitem__) for key, found in grouped.items()}
+    )
+
+
 def _categories_by_paper(session: Session, paper_ids: Sequence[str]) -> dict[str, list[str]]:
     return _grouped(
         session.exec(
@@ -517,6 +534,7 @@ def _view(
         journal_ref=paper.journal_ref,
         aliases=list(paper.aliases or []),
         builds_on=list(paper.builds_on or []),
+        compares_with=list(paper.compares_with or []),
         topic=paper.topic,
         source=paper.source,
         is_stub=paper.is_stub,

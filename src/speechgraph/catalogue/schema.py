@@ -1,7 +1,7 @@
 """The SQLModel schema of the catalogue. Every table and column lives here.
 
-Changes to a table after release go through a numbered
-migration in `store.py`.
+A new database gets this schema whole; a database written by an earlier release is brought
+here by the numbered steps in `migrations.py` (one per schema version).
 """
 
 from __future__ import annotations
@@ -29,11 +29,23 @@ class Paper(SQLModel, table=True):
     comment: str | None = None
     aliases: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     builds_on: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    compares_with: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     topic: str | None = None
     source: str = "snapshot"  # "arxiv" | "snapshot" | "citation-stub"
     is_stub: bool = Field(default=False, index=True)
     citation_count: int | None = None
     fetched_at: datetime | None = None
+    # The catalogue version of the write that last changed the paper: derived data (keyword and
+    # vector indexes) catches up on the papers changed since the version it was built for.
+    changed_in: int = Field(default=0, index=True)
+
+
+class PaperOrigin(SQLModel, table=True):
+    """Where a paper's metadata came from: "snapshot", "arxiv", "import", "harvest" (any number).
+    Whether a reading list mentions it is read from its mentions, never stored here."""
+
+    paper_id: str = Field(foreign_key="paper.id", primary_key=True, ondelete="CASCADE")
+    origin: str = Field(primary_key=True, index=True)
 
 
 class Author(SQLModel, table=True):
@@ -120,3 +132,38 @@ class Meta(SQLModel, table=True):
 
     key: str = Field(primary_key=True)
     value: str
+
+
+class Relation(SQLModel, table=True):
+    """`source_id` builds on, compares with or mentions `target_id`, as `origin` says: the
+    text of its abstract ("text", `evidence` is the sentence) or our curation ("curation")."""
+
+    __table_args__ = (UniqueConstraint("source_id", "target_id", "kind", "origin"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    source_id: str = Field(foreign_key="paper.id", index=True, ondelete="CASCADE")
+    target_id: str = Field(foreign_key="paper.id", index=True, ondelete="CASCADE")
+    kind: str  # "builds_on" | "compares_with" | "mentions"
+    name: str  # the name of the target the source uses
+    evidence: str
+    confidence: float
+    origin: str = "text"
+
+
+class PaperTopic(SQLModel, table=True):
+    """The topic and subtopic clusters a paper belongs to (see `TopicLabel`)."""
+
+    paper_id: str = Field(foreign_key="paper.id", primary_key=True, ondelete="CASCADE")
+    topic: int = Field(index=True)
+    subtopic: int | None = None
+
+
+class TopicLabel(SQLModel, table=True):
+    """A cluster's readable label: `level` 0 for topics, 1 for subtopics within `parent`."""
+
+    level: int = Field(primary_key=True)
+    id: int = Field(primary_key=True)
+    parent: int | None = None
+    label: str
+    terms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    size: int = 0

@@ -6,7 +6,8 @@ Writes go through `writes.Writer` (`Store.writing()`), reads through `queries`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+import sqlite3
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -14,30 +15,23 @@ from sqlalchemy import Engine, event, inspect, text
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, create_engine
 
-from speechgraph.catalogue import schema as models
+from speechgraph.catalogue.migrations import SCHEMA_VERSION, create_schema, upgrade
 from speechgraph.catalogue.writes import Writer
 from speechgraph.errors import CatalogueEmpty, DatabaseError
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
-
-
-def _create_schema_v1(connection: Connection) -> None:
-    SQLModel.metadata.create_all(connection)
-
-
-# Step N upgrades a database at version N-1 to version N, in its own transaction.
-MIGRATIONS: dict[int, Callable[[Connection], None]] = {1: _create_schema_v1}
-
 
 class Store:
-    """A handle on one catalogue database."""
+    """A handle on one catalogue database; `upgraded_from` and `backup` say what opening it did
+    to a catalogue of an earlier release."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
+        self.upgraded_from: int | None = None
+        self.backup: Path | None = None
 
     @property
     def url(self) -> str:
@@ -64,7 +58,10 @@ class Store:
         """A `Writer` whose changes commit as one transaction when the block ends (and roll
         back on any exception)."""
         with self.transaction() as session:
-            yield Writer(session)
+            writer = Writer(session)
+            yield writer
+            if writer.changed:
+                writer.bump_catalogue_version()
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -94,20 +91,32 @@ def open_db(url: str, *, create: bool = True) -> Store:
             f"{_display(url)} was written by a newer speechgraph (schema {version}; this version "
             f"reads up to {SCHEMA_VERSION}): upgrade speechgraph or use another database"
         )
-    if not create and version < SCHEMA_VERSION:
+    if not create and version == 0:
         engine.dispose()
-        if version == 0:
-            raise _no_catalogue(url)
+        raise _no_catalogue(url)
+    store = Store(engine)
+    if version == 0:
+        create_schema(engine)
+    elif version < SCHEMA_VERSION:
+        store.backup = _upgrade(engine, version, url)
+        store.upgraded_from = version
+    return store
+
+
+def _upgrade(engine: Engine, version: int, url: str) -> Path | None:
+    """Upgrade a catalogue of an earlier release in place (any command may open one)."""
+    try:
+        backup = upgrade(engine, version, _display(url))
+    except (OperationalError, SQLAlchemyDatabaseError, sqlite3.Error, OSError) as error:
+        engine.dispose()
         raise DatabaseError(
-            f"{_display(url)} was written by an older speechgraph (schema {version}): "
-            "run `speechgraph refresh --offline` to upgrade it"
-        )
-    for step in range(version + 1, SCHEMA_VERSION + 1):
-        with engine.begin() as connection:
-            log.info("migrating %s to schema %d", _display(url), step)
-            MIGRATIONS[step](connection)
-            _write_meta(connection, "schema_version", str(step))
-    return Store(engine)
+            f"{_display(url)} was written by an older speechgraph (schema {version}) and could "
+            f"not be upgraded ({_first_line(error)}): run `speechgraph upgrade` where it is "
+            "writable"
+        ) from None
+    if backup is not None:
+        log.warning("the catalogue as it was before the upgrade is kept in %s", backup)
+    return backup
 
 
 def _is_missing_sqlite_file(url: str) -> bool:
@@ -164,12 +173,6 @@ def _schema_version(connection: Connection, url: str) -> int:
         )
     row = connection.execute(text("SELECT value FROM meta WHERE key = 'schema_version'")).first()
     return int(row[0]) if row else 0
-
-
-def _write_meta(connection: Connection, key: str, value: str) -> None:
-    table = models.Meta.__table__  # type: ignore[attr-defined]
-    connection.execute(table.delete().where(table.c.key == key))
-    connection.execute(table.insert().values(key=key, value=value))
 
 
 def _display(url: str) -> str:

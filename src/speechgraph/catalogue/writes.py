@@ -14,7 +14,15 @@ from typing import cast
 from sqlmodel import Session, col, delete, select
 
 from speechgraph.catalogue import schema as models
-from speechgraph.catalogue.schema import Author, Citation, Meta, Paper, PaperAuthor, PaperCategory
+from speechgraph.catalogue.schema import (
+    Author,
+    Citation,
+    Meta,
+    Paper,
+    PaperAuthor,
+    PaperCategory,
+    PaperOrigin,
+)
 from speechgraph.records import Mention, PaperRecord, Reference, Resolution, ResolvedList, Resource
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
@@ -43,11 +51,19 @@ def stub_id(reference: Reference) -> str | None:
     return None
 
 
+ORIGINS = ("snapshot", "arxiv", "import", "harvest")
+
+
 class Writer:
-    """Writes of one transaction; `Store.writing()` commits them together or not at all."""
+    """Writes of one transaction; `Store.writing()` commits them together or not at all.
+
+    Every write is one catalogue version: the papers it changes record it (`changed_in`), and
+    it becomes the catalogue's version when anything changed."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
+        self.version = int(get_meta(session, "catalogue_version") or 0) + 1
+        self.changed = False
 
     # --- papers -------------------------------------------------------------------------------
 
@@ -59,6 +75,7 @@ class Writer:
         aliases: Sequence[str] | None = None,
         topic: str | None = None,
         builds_on: Sequence[str] | None = None,
+        compares_with: Sequence[str] | None = None,
     ) -> str:
         """Insert or update a paper; returns NEW, UPDATED or UNCHANGED (title, version,
         abstract and date compared). Our note, aliases and topic are kept when not given, and a
@@ -88,13 +105,22 @@ class Writer:
             paper.aliases = list(aliases)
         if builds_on is not None:
             paper.builds_on = list(builds_on)
+        if compares_with is not None:
+            paper.compares_with = list(compares_with)
         if topic is not None:
             paper.topic = topic
+        paper.changed_in = self.version
         session.add(paper)
         session.flush()
         self._replace_authors(paper.id, record.authors)
         self._replace_categories(paper.id, record.categories)
+        self.add_origin(paper.id, record.source)
+        self.changed = True
         return status
+
+    def add_origin(self, paper_id: str, origin: str) -> None:
+        if origin in ORIGINS and self.session.get(PaperOrigin, (paper_id, origin)) is None:
+            self.session.add(PaperOrigin(paper_id=paper_id, origin=origin))
 
     def _replace_authors(self, paper_id: str, names: Sequence[str]) -> None:
         session = self.session
@@ -135,6 +161,7 @@ class Writer:
         for resource, paper_id in resolved.resources:
             session.add(_resource_row(reading_list.id, resource, paper_id))
         session.flush()
+        self.changed = True
 
     # --- citations ----------------------------------------------------------------------------
 
@@ -177,15 +204,17 @@ class Writer:
             paper.citation_count = citation_count
             session.add(paper)
         session.flush()
+        self.changed = True
         return len(cited)
 
     # --- bookkeeping --------------------------------------------------------------------------
 
     def bump_catalogue_version(self) -> int:
-        """Mark the catalogue as changed; derived data (index, graph) keyed on it goes stale."""
-        version = int(get_meta(self.session, "catalogue_version") or 0) + 1
-        set_meta(self.session, "catalogue_version", str(version))
-        return version
+        """Make this write the catalogue's version: derived data (index, graph) keyed on the
+        version goes stale. `Store.writing()` does it for every write that changed something."""
+        set_meta(self.session, "catalogue_version", str(self.version))
+        self.changed = True
+        return self.version
 
     def record_refresh(self, mode: str, counts: dict[str, object]) -> None:
         set_meta(self.session, "last_refresh", datetime.now(UTC).isoformat(timespec="seconds"))

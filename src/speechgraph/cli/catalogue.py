@@ -167,10 +167,34 @@ def snapshot(
     typer.echo(f"wrote {target}: {len(data['papers'])} papers, {len(data['lists'])} lists")
 
 
+def upgrade(ctx: typer.Context, json_output: JsonFlag = False) -> None:
+    """Bring a catalogue written by an earlier release to this release's schema (a SQLite
+    catalogue is copied aside first). Every command does this on opening one; this does only it."""
+    from speechgraph.catalogue.migrations import SCHEMA_VERSION
+
+    with opened_store(ctx) as store:
+        result = {
+            "schema": SCHEMA_VERSION,
+            "upgraded_from": store.upgraded_from,
+            "backup": str(store.backup) if store.backup else None,
+            "database": store.url,
+        }
+    if json_output:
+        print_json(result)
+    elif store.upgraded_from is None:
+        typer.echo(f"the catalogue is at schema {SCHEMA_VERSION}: nothing to upgrade")
+    else:
+        kept = f"; the previous catalogue is kept in {store.backup}" if store.backup else ""
+        typer.echo(
+            f"upgraded the catalogue from schema {store.upgraded_from} to {SCHEMA_VERSION}{kept}"
+        )
+
+
 COMMANDS = {
     "refresh": refresh,
     "list": list_papers,
     "show": show,
     "audit": audit,
     "snapshot": snapshot,
+    "upgrade": upgrade,
 }
