@@ -1,12 +1,15 @@
 """The keyword index: an SQLite FTS5 (BM25) table over title, names, abstract/note and authors.
 
 Derived data kept in its own SQLite file beside the FAISS index (so it works whatever database
-holds the catalogue, and searching never writes to the catalogue), rebuilt when the catalogue
-version changes. Terms reach FTS5 only as quoted single terms, so user text is never syntax.
+holds the catalogue, and searching never writes to the catalogue). It records the catalogue
+version it reflects and catches up on the papers changed since, in one transaction, so that
+a reader sees it before or after an update, never in between. Terms reach FTS5 only as quoted
+single terms, so user text is never syntax.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Collection, Iterable, Sequence
 from contextlib import closing
@@ -18,7 +21,16 @@ from speechgraph.files import atomic_path
 
 KEYWORDS_FILE = "lexical.sqlite"
 # Column weights for bm25(): title and names (aliases, link texts) say most about a paper.
-_WEIGHTS = (0.0, 4.0, 3.0, 1.0, 1.0)
+_WEIGHTS = (4.0, 3.0, 1.0, 1.0)
+_SCHEMA = (
+    "CREATE VIRTUAL TABLE paper_fts USING fts5(title, names, summary, authors, "
+    "tokenize = 'porter unicode61 remove_diacritics 2')",
+    # FTS5 rows are found by rowid; this table gives each paper its rowid.
+    "CREATE TABLE keyword_doc (rowid INTEGER PRIMARY KEY, paper_id TEXT NOT NULL UNIQUE)",
+    "CREATE TABLE lexical_meta (key TEXT PRIMARY KEY, value TEXT)",
+)
+# Above this many allowed ids a filter goes through a temporary table, not an IN list.
+_INLINE_IDS = 500
 
 
 @dataclass(frozen=True)
@@ -36,9 +48,9 @@ def _match_expression(terms: Iterable[str]) -> str:
 
 
 def build_keyword_index(
-    directory: Path, documents: Sequence[KeywordDocument], catalogue_version: int
+    directory: Path, documents: Iterable[KeywordDocument], catalogue_version: int
 ) -> Path:
-    """Write a fresh FTS5 file for `documents` and swap it in atomically."""
+    """Write a fresh keyword index for `documents` and swap it in atomically."""
     directory.mkdir(parents=True, exist_ok=True)
     target = directory / KEYWORDS_FILE
     with (
@@ -46,29 +58,100 @@ def build_keyword_index(
         closing(sqlite3.connect(temporary)) as connection,
         connection,
     ):
-        connection.execute(
-            "CREATE VIRTUAL TABLE paper_fts USING fts5(paper_id UNINDEXED, title, names, "
-            "summary, authors, tokenize = 'porter unicode61 remove_diacritics 2')"
-        )
-        connection.executemany(
-            "INSERT INTO paper_fts VALUES (?, ?, ?, ?, ?)",
-            [(d.id, d.title, d.names, d.summary, d.authors) for d in documents],
-        )
-        connection.execute("CREATE TABLE lexical_meta (key TEXT PRIMARY KEY, value TEXT)")
-        connection.execute(
-            "INSERT INTO lexical_meta VALUES ('catalogue_version', ?)",
-            (str(catalogue_version),),
-        )
+        for statement in _SCHEMA:
+            connection.execute(statement)
+        _insert(connection, documents)
+        _stamp(connection, catalogue_version)
+    _use_wal(target)
     return target
 
 
+def update_keyword_index(
+    directory: Path,
+    documents: Iterable[KeywordDocument],
+    removed: Collection[str],
+    catalogue_version: int,
+) -> None:
+    """Replace the documents of the papers in `documents`, drop `removed`, and record that the
+    index now reflects `catalogue_version`: one transaction."""
+    path = directory / KEYWORDS_FILE
+    if keyword_index_version(directory) is None:
+        raise IndexOutOfDate(f"no keyword index in {directory}: run `speechgraph index`")
+    with closing(sqlite3.connect(path, timeout=60)) as connection, connection:
+        documents = list(documents)
+        _delete(connection, [*removed, *(document.id for document in documents)])
+        _insert(connection, documents)
+        _stamp(connection, catalogue_version)
+
+
+def _insert(connection: sqlite3.Connection, documents: Iterable[KeywordDocument]) -> None:
+    batch: list[KeywordDocument] = []
+    for document in documents:
+        batch.append(document)
+        if len(batch) == 5000:
+            _insert_batch(connection, batch)
+            batch = []
+    _insert_batch(connection, batch)
+
+
+def _insert_batch(connection: sqlite3.Connection, batch: Sequence[KeywordDocument]) -> None:
+    if not batch:
+        return
+    connection.executemany(
+        "INSERT INTO keyword_doc (paper_id) VALUES (?)", [(d.id,) for d in batch]
+    )
+    connection.executemany(
+        "INSERT INTO paper_fts (rowid, title, names, summary, authors) "
+        "SELECT rowid, ?, ?, ?, ? FROM keyword_doc WHERE paper_id = ?",
+        [(d.title, d.names, d.summary, d.authors, d.id) for d in batch],
+    )
+
+
+def _delete(connection: sqlite3.Connection, ids: Sequence[str]) -> None:
+    for start in range(0, len(ids), _INLINE_IDS):
+        chunk = list(ids[start : start + _INLINE_IDS])
+        marks = ",".join("?" * len(chunk))
+        connection.execute(
+            f"DELETE FROM paper_fts WHERE rowid IN "
+            f"(SELECT rowid FROM keyword_doc WHERE paper_id IN ({marks}))",
+            chunk,
+        )
+        connection.execute(f"DELETE FROM keyword_doc WHERE paper_id IN ({marks})", chunk)
+
+
+def _stamp(connection: sqlite3.Connection, catalogue_version: int) -> None:
+    connection.execute(
+        "INSERT OR REPLACE INTO lexical_meta VALUES ('catalogue_version', ?)",
+        (str(catalogue_version),),
+    )
+
+
+def _use_wal(path: Path) -> None:
+    # Readers keep reading the last committed state while an update writes.
+    with closing(sqlite3.connect(path)) as connection:
+        connection.execute("PRAGMA journal_mode=WAL")
+
+
+def _connect_read_only(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
+    """A connection that can never write: `mode=ro`, or `immutable=1` where the directory is
+    read-only (a WAL database there cannot get the shared-memory file a reader needs)."""
+    writable = os.access(path.parent, os.W_OK)
+    mode = "mode=ro" if writable else "immutable=1"
+    return sqlite3.connect(f"file:{path}?{mode}", uri=True, check_same_thread=check_same_thread)
+
+
 def keyword_index_version(directory: Path) -> int | None:
-    """The catalogue version the lexical index was built for, None when there is none."""
+    """The catalogue version the keyword index reflects, None when there is none (or an index
+    written by an earlier release, which is rebuilt)."""
     path = directory / KEYWORDS_FILE
     if not path.is_file():
         return None
     try:
-        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as connection:
+        with closing(_connect_read_only(path)) as connection:
+            if not connection.execute(
+                "SELECT 1 FROM sqlite_master WHERE name = 'keyword_doc'"
+            ).fetchone():
+                return None
             row = connection.execute(
                 "SELECT value FROM lexical_meta WHERE key = 'catalogue_version'"
             ).fetchone()
@@ -78,40 +161,54 @@ def keyword_index_version(directory: Path) -> int | None:
 
 
 class KeywordIndex:
-    """Read-only BM25 search over the FTS5 file."""
+    """Read-only BM25 search over the keyword index; `version` is the catalogue version it
+    reflects (a reader may be behind the catalogue until the next `speechgraph index`)."""
 
-    def __init__(self, directory: Path, catalogue_version: int | None = None) -> None:
+    def __init__(self, directory: Path) -> None:
         built_for = keyword_index_version(directory)
-        if built_for is None or (catalogue_version is not None and built_for != catalogue_version):
-            raise IndexOutOfDate(
-                f"the keyword index in {directory} is missing or stale: run `speechgraph index`"
-            )
-        path = directory / KEYWORDS_FILE
+        if built_for is None:
+            raise IndexOutOfDate(f"no keyword index in {directory}: run `speechgraph index`")
+        self.version = built_for
         # Read-only: a query can never change the file, whatever text it holds. Other threads
         # may use the connection (a shared Searcher), one at a time: Searcher holds a lock.
-        self._connection = sqlite3.connect(
-            f"file:{path}?mode=ro", uri=True, check_same_thread=False
-        )
+        self._connection = _connect_read_only(directory / KEYWORDS_FILE, check_same_thread=False)
 
     def close(self) -> None:
         self._connection.close()
 
+    def ids(self) -> set[str]:
+        return {row[0] for row in self._connection.execute("SELECT paper_id FROM keyword_doc")}
+
     def search(
         self, terms: Sequence[str], k: int, allowed: Collection[str] | None = None
     ) -> list[tuple[str, float]]:
-        """Up to `k` (id, bm25 score) pairs, best first; higher scores are better."""
-        if not terms or k <= 0:
+        """Up to `k` (id, bm25 score) pairs, best first; higher scores are better. `allowed`
+        restricts the hits to those ids inside the query, so a narrow filter still fills k."""
+        if not terms or k <= 0 or (allowed is not None and not allowed):
             return []
-        limit = k if allowed is None else -1
-        rows = self._connection.execute(
-            "SELECT paper_id, bm25(paper_fts, ?, ?, ?, ?, ?) AS rank FROM paper_fts "
-            "WHERE paper_fts MATCH ? ORDER BY rank LIMIT ?",
-            (*_WEIGHTS, _match_expression(terms), limit),
-        ).fetchall()
-        hits = [(paper_id, -float(rank)) for paper_id, rank in rows]
+        select = (
+            "SELECT keyword_doc.paper_id, bm25(paper_fts, ?, ?, ?, ?) AS rank FROM paper_fts "
+            "JOIN keyword_doc ON keyword_doc.rowid = paper_fts.rowid WHERE paper_fts MATCH ?"
+        )
+        parameters: list[object] = [*_WEIGHTS, _match_expression(terms)]
         if allowed is not None:
-            hits = [hit for hit in hits if hit[0] in allowed][:k]
-        return hits
+            select += f" AND keyword_doc.paper_id IN ({self._id_list(allowed, parameters)})"
+        rows = self._connection.execute(
+            select + " ORDER BY rank LIMIT ?", [*parameters, k]
+        ).fetchall()
+        return [(paper_id, -float(rank)) for paper_id, rank in rows]
+
+    def _id_list(self, ids: Collection[str], parameters: list[object]) -> str:
+        """SQL naming `ids`: placeholders for a few, a temporary table for many."""
+        if len(ids) <= _INLINE_IDS:
+            parameters.extend(ids)
+            return ",".join("?" * len(ids))
+        self._connection.execute("CREATE TEMP TABLE IF NOT EXISTS allowed (id TEXT PRIMARY KEY)")
+        self._connection.execute("DELETE FROM temp.allowed")
+        self._connection.executemany(
+            "INSERT OR IGNORE INTO temp.allowed VALUES (?)", ((i,) for i in ids)
+        )
+        return "SELECT id FROM temp.allowed"
 
     def matched_terms(self, ids: Collection[str], terms: Sequence[str]) -> dict[str, list[str]]:
         """For each of `ids`, the query terms its fields contain (after stemming)."""
@@ -121,7 +218,9 @@ class KeywordIndex:
         marks = ",".join("?" * len(ids))
         # One statement for all terms: each branch asks FTS5 for the ids holding one term.
         one_term = (
-            f"SELECT paper_id, ? FROM paper_fts WHERE paper_fts MATCH ? AND paper_id IN ({marks})"
+            "SELECT keyword_doc.paper_id, ? FROM paper_fts JOIN keyword_doc "
+            "ON keyword_doc.rowid = paper_fts.rowid "
+            f"WHERE paper_fts MATCH ? AND keyword_doc.paper_id IN ({marks})"
         )
         parameters: list[object] = []
         for position, term in enumerate(terms):

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from functools import cache
@@ -74,6 +74,38 @@ def papers_in_session(
     for view in views:
         view.data_origins = origins[view.id]
     return sorted(views, key=lambda view: (view.published or date.max, view.id))
+
+
+def iter_papers(
+    store: Store, *, changed_since: int | None = None, chunk_size: int = 5000
+) -> Iterator[list[PaperView]]:
+    """Catalogue papers (no stubs) in chunks of views, by id: all of them, or those changed by
+    a write after catalogue version `changed_since`. Memory stays at one chunk."""
+    last = ""
+    while True:
+        with store.reading() as session:
+            query = select(Paper.id).where(Paper.is_stub == False, col(Paper.id) > last)  # noqa: E712
+            if changed_since is not None:
+                query = query.where(col(Paper.changed_in) > changed_since)
+            ids = session.exec(query.order_by(col(Paper.id)).limit(chunk_size)).all()
+            if not ids:
+                return
+            chunk = papers_in_session(session, ids)
+        yield sorted(chunk, key=lambda view: view.id)
+        last = ids[-1]
+
+
+def paper_count(store: Store) -> int:
+    """How many catalogue papers there are (no citation stubs)."""
+    with store.reading() as session:
+        query = select(func.count()).select_from(Paper).where(Paper.is_stub == False)  # noqa: E712
+        return int(session.exec(query).one())
+
+
+def paper_ids(store: Store) -> set[str]:
+    """The ids of every catalogue paper (no citation stubs)."""
+    with store.reading() as session:
+        return set(session.exec(select(Paper.id).where(Paper.is_stub == False)).all())  # noqa: E712
 
 
 def get_paper(store: Store, paper_id: str) -> PaperView:
@@ -388,6 +420,12 @@ def citations_of(store: Store, paper_id: str) -> tuple[list[str], list[str]]:
 def catalogue_version(store: Store) -> int:
     with store.reading() as session:
         return int(get_meta(session, "catalogue_version") or 0)
+
+
+def last_removal(store: Store) -> int:
+    """The catalogue version of the last write that removed papers (0: none ever did)."""
+    with store.reading() as session:
+        return int(get_meta(session, "last_removal") or 0)
 
 
 def catalogue_stats(store: Store) -> dict[str, Any]:

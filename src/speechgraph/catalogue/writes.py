@@ -7,11 +7,11 @@ callers never see the schema.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
 from typing import cast
 
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, col, delete, select, update
 
 from speechgraph.catalogue import schema as models
 from speechgraph.catalogue.schema import (
@@ -154,6 +154,11 @@ class Writer:
         reading_list.read_at = datetime.now(UTC)
         session.add(reading_list)
         session.flush()
+        before = session.exec(
+            select(models.Mention.paper_id).where(col(models.Mention.list_id) == reading_list.id)
+        ).all()
+        after = [resolution.paper_id for _, resolution in resolved.mentions]
+        self._mark_changed({paper_id for paper_id in [*before, *after] if paper_id})
         session.exec(delete(models.Mention).where(col(models.Mention.list_id) == reading_list.id))
         session.exec(delete(models.Resource).where(col(models.Resource.list_id) == reading_list.id))
         for mention, resolution in resolved.mentions:
@@ -162,6 +167,14 @@ class Writer:
             session.add(_resource_row(reading_list.id, resource, paper_id))
         session.flush()
         self.changed = True
+
+    def _mark_changed(self, paper_ids: set[str]) -> None:
+        """Papers whose listing changed: derived data (their keyword names) catches up."""
+        for start in range(0, len(paper_ids), 500):
+            chunk = sorted(paper_ids)[start : start + 500]
+            self.session.exec(
+                update(Paper).where(col(Paper.id).in_(chunk)).values(changed_in=self.version)
+            )
 
     # --- citations ----------------------------------------------------------------------------
 
@@ -206,6 +219,35 @@ class Writer:
         session.flush()
         self.changed = True
         return len(cited)
+
+    def remove_papers(self, paper_ids: Collection[str]) -> int:
+        """Delete papers (their authorship, categories, origins, mentions' links and citations
+        go with them); derived data drops them at its next sync. Returns how many there were."""
+        session = self.session
+        removed = 0
+        for paper_id in sorted(paper_ids):
+            paper = session.get(Paper, paper_id)
+            if paper is None:
+                continue
+            session.exec(
+                update(models.Mention)
+                .where(col(models.Mention.paper_id) == paper_id)
+                .values(paper_id=None, resolution="unresolved", resolution_detail="paper removed")
+            )
+            session.exec(
+                update(models.Resource)
+                .where(col(models.Resource.paper_id) == paper_id)
+                .values(paper_id=None)
+            )
+            session.exec(delete(Citation).where(col(Citation.citing_id) == paper_id))
+            session.exec(delete(Citation).where(col(Citation.cited_id) == paper_id))
+            session.delete(paper)
+            removed += 1
+        if removed:
+            session.flush()
+            set_meta(session, "last_removal", str(self.version))
+            self.changed = True
+        return removed
 
     # --- bookkeeping --------------------------------------------------------------------------
 

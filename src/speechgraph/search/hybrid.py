@@ -18,6 +18,7 @@ from speechgraph.catalogue.queries import (
     ids_matching,
     load_papers,
     paper_cards,
+    paper_count,
     require_papers,
 )
 from speechgraph.catalogue.store import Store, open_db
@@ -131,12 +132,11 @@ class Searcher:
             require_papers(self.store)
             self.catalogue_version = catalogue_version(self.store)
             fingerprint = embed.model_fingerprint(settings.model, settings.cache_dir)
-            self.index: VectorIndex = load_index(
-                settings.index_dir,
-                fingerprint=fingerprint,
-                catalogue_version=self.catalogue_version,
-            )
-            self.lexical = KeywordIndex(settings.index_dir, self.catalogue_version)
+            # An index behind the catalogue still serves: papers written since are found by
+            # keywords only (or not yet), and `notes` says so.
+            self.index: VectorIndex = load_index(settings.index_dir, fingerprint=fingerprint)
+            self.lexical = KeywordIndex(settings.index_dir)
+            self.notes = self._freshness_notes()
         except BaseException:
             if self._owns_store:
                 self.store.dispose()
@@ -144,6 +144,22 @@ class Searcher:
 
     def __enter__(self) -> Searcher:
         return self
+
+    def _freshness_notes(self) -> list[str]:
+        notes = []
+        without = max(0, paper_count(self.store) - len(self.index))
+        if without:
+            noun = "paper has" if without == 1 else "papers have"
+            notes.append(
+                f"{without} {noun} no vector yet and can be found by keywords only: "
+                "run `speechgraph index` to embed them"
+            )
+        if self.lexical.version < self.catalogue_version:
+            notes.append(
+                f"the keyword index reflects catalogue version {self.lexical.version}, not "
+                f"{self.catalogue_version}: run `speechgraph index`"
+            )
+        return notes
 
     def __exit__(
         self,

@@ -1,15 +1,32 @@
-"""Keeping the search data current: embed what changed (through the cache), update the FAISS index
-and rebuild the keyword index; a no-op when the manifest already matches the catalogue.
+"""Keeping the search data in step with the catalogue: the keyword index catches up on the papers
+changed since the version it reflects; the vector index embeds (through the cache) the papers
+whose text it lacks. Both stream the catalogue in chunks, and both are no-ops when current.
+
+A writer may embed just its own papers (`only`): `refresh` does, `import` and `harvest` embed
+nothing and leave the rest to `speechgraph index`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
-from speechgraph.catalogue.keywords import build_keyword_index, keyword_index_version
-from speechgraph.catalogue.queries import EMPTY_CATALOGUE, catalogue_version, load_papers
+import numpy as np
+
+from speechgraph.catalogue.keywords import (
+    build_keyword_index,
+    keyword_index_version,
+    update_keyword_index,
+)
+from speechgraph.catalogue.queries import (
+    EMPTY_CATALOGUE,
+    catalogue_version,
+    iter_papers,
+    last_removal,
+    load_papers,
+    paper_ids,
+)
 from speechgraph.catalogue.store import Store
 from speechgraph.catalogue.vectors import EmbeddingCache
 from speechgraph.config import Settings
@@ -40,100 +57,186 @@ def sync_index(
     *,
     rebuild: bool = False,
     encoder: embed.Encoder | None = None,
+    only: Collection[str] | None = None,
 ) -> dict[str, Any]:
-    """Bring the vector and keyword indexes in line with the catalogue; a no-op when current.
+    """Bring the keyword and vector indexes in line with the catalogue; a no-op when current.
 
-    Embeds only texts the embedding cache lacks; `progress("embedding", done, total)` reports it.
-    Returns counts: status, papers, embedded, added, removed, kind, catalogue_version.
+    With `only`, the vector index embeds just those papers (the rest waits for a full sync).
+    Embeds only texts the embedding cache lacks; `progress("embedding", done, total)` reports
+    it. Returns counts: status, papers, embedded, added, removed, kind, catalogue_version, and
+    `without_vector`, the catalogue papers the index still lacks.
     """
-    papers = load_papers(store)
     version = catalogue_version(store)
-    if not papers:
+    ids = paper_ids(store)
+    if not ids:
         raise CatalogueEmpty(EMPTY_CATALOGUE)
-    fingerprint = embed.model_fingerprint(settings.model, settings.cache_dir)
-    manifest = read_manifest(settings.index_dir)
-    current = (
-        manifest is not None
-        and manifest.fingerprint == fingerprint
-        and manifest.catalogue_version == version
-        and keyword_index_version(settings.index_dir) == version
-        and has_matching_vectors(settings.index_dir, manifest)
-    )
-    if current and not rebuild and manifest is not None:
-        return _summary("up-to-date", manifest.count, 0, 0, 0, manifest.kind, version)
-    state = _VectorSync(settings, fingerprint, encoder)
-    embedding_progress = None
-    if progress is not None:
-        embedding_progress = lambda done, total: progress("embedding", done, total)  # noqa: E731
-    vectors_index, counts = state.update(
-        papers, version, reuse=manifest is not None and not rebuild, progress=embedding_progress
-    )
-    vectors_index.save(settings.index_dir)
-    build_keyword_index(settings.index_dir, keyword_documents(papers), version)
-    state.ensure_onnx_export()
-    return _summary("updated", len(vectors_index), *counts, vectors_index.manifest.kind, version)
+    keywords_changed = sync_keywords(settings, store, version, rebuild=rebuild)
+    vectors = _VectorSync(settings, store, encoder, version)
+    summary = vectors.sync(ids, rebuild=rebuild, only=only, progress=progress)
+    if keywords_changed and summary["status"] == "up-to-date":
+        summary["status"] = "updated"
+    if summary["embedded"]:
+        vectors.ensure_onnx_export()
+    return summary
+
+
+def sync_keywords(settings: Settings, store: Store, version: int, *, rebuild: bool = False) -> bool:
+    """Bring the keyword index to catalogue `version`; False when it already was."""
+    directory = settings.index_dir
+    stamp = keyword_index_version(directory)
+    if stamp == version and not rebuild:
+        return False
+    if stamp is None or rebuild or stamp > version:
+        documents = (d for chunk in iter_papers(store) for d in keyword_documents(chunk))
+        build_keyword_index(directory, documents, version)
+        return True
+    changed = [paper for chunk in iter_papers(store, changed_since=stamp) for paper in chunk]
+    removed: Collection[str] = ()
+    if last_removal(store) > stamp:
+        from speechgraph.catalogue.keywords import KeywordIndex
+
+        index = KeywordIndex(directory)
+        try:
+            removed = index.ids() - paper_ids(store)
+        finally:
+            index.close()
+    update_keyword_index(directory, keyword_documents(changed), removed, version)
+    return True
 
 
 def _summary(
-    status: str, papers: int, embedded: int, added: int, removed: int, kind: str, version: int
+    status: str, index: VectorIndex | None, counts: tuple[int, int, int], version: int, total: int
 ) -> dict[str, Any]:
+    embedded, added, removed = counts
+    present = len(index) if index is not None else 0
     return {
         "status": status,
-        "papers": papers,
+        "papers": present,
         "embedded": embedded,
         "added": added,
         "removed": removed,
-        "kind": kind,
+        "kind": index.manifest.kind if index is not None else None,
         "catalogue_version": version,
+        "without_vector": max(0, total - present),
     }
 
 
 class _VectorSync:
     """One update of the vector index: reuse what is indexed, embed only what changed."""
 
-    def __init__(self, settings: Settings, fingerprint: str, encoder: embed.Encoder | None) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, encoder: embed.Encoder | None, version: int
+    ) -> None:
         self.settings = settings
-        self.fingerprint = fingerprint
+        self.store = store
+        self.version = version
+        self.fingerprint = embed.model_fingerprint(settings.model, settings.cache_dir)
         self.encoder = encoder or embed.LazyEncoder(settings.model, settings.cache_dir)
         self.cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite")
 
-    def update(
+    def sync(
         self,
-        papers: list[PaperView],
-        version: int,
+        ids: set[str],
         *,
-        reuse: bool,
-        progress: Callable[[int, int], None] | None,
-    ) -> tuple[VectorIndex, tuple[int, int, int]]:
-        ids = [paper.id for paper in papers]
-        texts = [paper.embedding_text for paper in papers]
-        hashes = [embed.text_hash(text) for text in texts]
-        existing = self._reusable_index(len(ids)) if reuse else None
+        rebuild: bool,
+        only: Collection[str] | None,
+        progress: Progress | None,
+    ) -> dict[str, Any]:
+        directory = self.settings.index_dir
+        manifest = read_manifest(directory)
+        existing = None if rebuild else self._reusable_index(len(ids))
         if existing is None:
-            vectors, embedded = embed.embed_texts(
-                self.encoder, texts, self.cache, progress=progress
+            return self._build(ids, only, progress)
+        assert manifest is not None
+        behind = manifest.catalogue_version < self.version
+        if not behind and has_matching_vectors(directory, manifest):
+            return _summary("up-to-date", existing, (0, 0, 0), self.version, len(ids))
+        if only is not None:
+            papers = load_papers(self.store, sorted(set(only) & ids))
+        else:
+            since = manifest.catalogue_version
+            papers = [
+                view for chunk in iter_papers(self.store, changed_since=since) for view in chunk
+            ]
+            papers += load_papers(
+                self.store, sorted(ids - set(existing.manifest.ids) - {p.id for p in papers})
             )
-            built = VectorIndex.build(
-                ids,
-                vectors,
-                model=self.settings.model,
-                fingerprint=self.fingerprint,
-                catalogue_version=version,
-                text_hashes=hashes,
-            )
-            return built, (embedded, len(ids), 0)
-        changed = [
-            row for row, paper_id in enumerate(ids) if existing.text_hash(paper_id) != hashes[row]
-        ]
-        removed = set(existing.manifest.ids) - set(ids)
-        vectors, embedded = embed.embed_texts(
-            self.encoder, [texts[row] for row in changed], self.cache, progress=progress
-        )
-        existing.remove(removed)
-        existing.add([ids[row] for row in changed], vectors, [hashes[row] for row in changed])
-        existing.manifest.catalogue_version = version
+        removed = set(existing.manifest.ids) - ids
+        counts = self._update(existing, papers, removed, progress)
+        if only is None or self._nothing_else_changed(existing, only):
+            existing.manifest.catalogue_version = self.version
         existing.manifest.model = self.settings.model
-        return existing, (embedded, len(changed), len(removed))
+        existing.save(directory)
+        return _summary("updated", existing, counts, self.version, len(ids))
+
+    def _nothing_else_changed(self, index: VectorIndex, only: Collection[str]) -> bool:
+        """Whether every paper changed since the index's version, other than `only`, already
+        has its current text's vector (so the index may claim the catalogue's version)."""
+        since = index.manifest.catalogue_version
+        wanted = set(only)
+        for chunk in iter_papers(self.store, changed_since=since):
+            for paper in chunk:
+                text_hash = embed.text_hash(paper.embedding_text)
+                if paper.id not in wanted and index.text_hash(paper.id) != text_hash:
+                    return False
+        return True
+
+    def _build(
+        self, ids: set[str], only: Collection[str] | None, progress: Progress | None
+    ) -> dict[str, Any]:
+        """A new index over every paper (or those in `only`), embedded chunk by chunk through
+        the cache."""
+        order: list[str] = []
+        hashes: list[str] = []
+        blocks: list[np.ndarray] = []
+        embedded = 0
+        done = 0
+        chunks = (
+            iter_papers(self.store)
+            if only is None
+            else [load_papers(self.store, sorted(set(only) & ids))]
+        )
+        total = len(ids) if only is None else len(set(only) & ids)
+        for chunk in chunks:
+            texts = [paper.embedding_text for paper in chunk]
+            vectors, count = embed.embed_texts(self.encoder, texts, self.cache)
+            embedded += count
+            blocks.append(vectors)
+            order.extend(paper.id for paper in chunk)
+            hashes.extend(embed.text_hash(text) for text in texts)
+            done += len(chunk)
+            if progress is not None:
+                progress("embedding", done, total)
+        built = VectorIndex.build(
+            order,
+            np.vstack(blocks) if blocks else np.zeros((0, 0), dtype=np.float32),
+            model=self.settings.model,
+            fingerprint=self.fingerprint,
+            catalogue_version=self.version if len(order) == len(ids) else 0,
+            text_hashes=hashes,
+        )
+        built.save(self.settings.index_dir)
+        return _summary("updated", built, (embedded, len(order), 0), self.version, len(ids))
+
+    def _update(
+        self,
+        index: VectorIndex,
+        papers: Iterable[PaperView],
+        removed: Collection[str],
+        progress: Progress | None,
+    ) -> tuple[int, int, int]:
+        texts = {paper.id: paper.embedding_text for paper in papers}
+        hashes = {paper_id: embed.text_hash(text) for paper_id, text in texts.items()}
+        changed = [paper_id for paper_id in texts if index.text_hash(paper_id) != hashes[paper_id]]
+        reporter = None
+        if progress is not None:
+            reporter = lambda done, total: progress("embedding", done, total)  # noqa: E731
+        vectors, embedded = embed.embed_texts(
+            self.encoder, [texts[i] for i in changed], self.cache, progress=reporter
+        )
+        index.remove(removed)
+        index.add(changed, vectors, [hashes[i] for i in changed])
+        return embedded, len(changed), len(removed)
 
     def _reusable_index(self, count: int) -> VectorIndex | None:
         try:

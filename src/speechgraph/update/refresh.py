@@ -179,7 +179,7 @@ def refresh_catalogue(
             report.seconds = time.monotonic() - started
             writer.record_refresh(report.mode, report.to_json()["counts"])
         if update_index:
-            _update_index(settings, store, report, show)
+            _update_index(settings, store, report, show, [*report.new, *report.updated])
     finally:
         store.dispose()
     report.seconds = time.monotonic() - started
@@ -341,11 +341,15 @@ def _write_citations(writer: Writer, result: CitationResult, report: RefreshRepo
     }
 
 
-def _update_index(settings: Settings, store: Store, report: RefreshReport, show: Progress) -> None:
-    """Bring the search index up to date; a failure here leaves the catalogue as committed."""
+def _update_index(
+    settings: Settings, store: Store, report: RefreshReport, show: Progress, written: list[str]
+) -> None:
+    """Bring the keyword index up to date and embed the papers this refresh wrote (papers
+    imported or harvested earlier wait for `speechgraph index`); a failure here leaves the
+    catalogue as committed."""
     from speechgraph.search.indexing import sync_index
 
     try:
-        report.index = sync_index(settings, store, progress=show)
+        report.index = sync_index(settings, store, progress=show, only=written)
     except SpeechgraphError as error:
         report.warnings.append(f"search index not updated: {error}")
