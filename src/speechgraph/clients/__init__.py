@@ -1,5 +1,6 @@
 """Everything that reads from outside, behind one HTTP policy (`http`): the arXiv API (`arxiv`),
-the citation service (`citations`). Each yields plain records and none writes the catalogue.
+the citation service (`citations`), bulk metadata files (`bulk`, with `bulk_formats`,
+`bulk_filter` and arXiv's `taxonomy`). Each yields plain records and none writes the catalogue.
 
 May import only the ground modules (`config`, `errors`, `records`, `ids`, `text`, `files`).
 """
