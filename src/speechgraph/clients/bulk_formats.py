@@ -63,14 +63,14 @@ def record_from_json(obj: dict[str, Any], format: str) -> PaperRecord:
 def _record_from_snapshot(obj: dict[str, Any]) -> PaperRecord:
     paper_id, id_version = _paper_id(obj)
     categories = _categories(obj.get("categories"))
-    versions = _versions(obj.get("versions"))
+    first_day, newest = _first_day_and_newest_version(obj.get("versions"))
     return PaperRecord(
         arxiv_id=paper_id,
         title=_title(obj),
         authors=_parsed_authors(obj.get("authors_parsed")) or _authors(obj.get("authors")),
-        published=versions[0][1] if versions else None,
+        published=first_day,
         updated=_day(obj.get("update_date")),
-        version=versions[-1][0] if versions else id_version,
+        version=newest or id_version,
         categories=categories,
         primary_category=categories[0] if categories else None,
         abstract=_text(obj.get("abstract")),
@@ -171,11 +171,14 @@ def _parsed_authors(value: Any) -> list[str]:
         return []
     names = []
     for parts in value:
-        if isinstance(parts, list) and parts and all(isinstance(part, str) for part in parts):
-            last, first, suffix = [*parts, "", ""][:3]
-            name = " ".join(" ".join((first, last, suffix)).split())
-            if name:
-                names.append(name)
+        if not isinstance(parts, list) or not parts:
+            continue
+        try:
+            name = " ".join(" ".join([*parts[1:2], parts[0], *parts[2:3]]).split())
+        except TypeError:  # a part that is not a string
+            continue
+        if name:
+            names.append(name)
     return names
 
 
@@ -204,15 +207,19 @@ def _categories(value: Any) -> list[str]:
     raise RecordError("categories is neither a list nor a string")
 
 
-def _versions(value: Any) -> list[tuple[int, date | None]]:
-    """(number, created date) of each listed version, oldest first."""
+def _first_day_and_newest_version(value: Any) -> tuple[date | None, int | None]:
+    """The day the oldest listed version was created, and the newest version's number."""
     if not isinstance(value, list):
-        return []
-    versions = []
-    for entry in value:
-        if isinstance(entry, dict) and (number := _version_number(entry.get("version"))):
-            versions.append((number, _rfc2822_day(entry.get("created"))))
-    return sorted(versions, key=lambda version: version[0])
+        return None, None
+    numbered = [
+        (number, entry)
+        for entry in value
+        if isinstance(entry, dict) and (number := _version_number(entry.get("version")))
+    ]
+    if not numbered:
+        return None, None
+    oldest = min(numbered, key=lambda version: version[0])
+    return _rfc2822_day(oldest[1].get("created")), max(number for number, _ in numbered)
 
 
 def _version_number(value: Any) -> int | None:
