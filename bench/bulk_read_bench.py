@@ -8,6 +8,7 @@ are written once to --work-dir (default /tmp/speechgraph-bulk-bench) and reused.
 
     python bench/bulk_read_bench.py                   # corpus, 0.5 GB and 2 GB (uncompressed)
     python bench/bulk_read_bench.py --sizes 0.1,0.4   # quicker
+    python bench/bulk_read_bench.py --also /tmp/arxiv-740k.jsonl.gz   # see convert_arxiv_meta.py
 """
 
 from __future__ import annotations
@@ -139,6 +140,12 @@ def generate(path: Path, size_bytes: int) -> int:
     return written
 
 
+def text_size(path: Path) -> int:
+    """Bytes of text in `path`, decompressed when it is gzip."""
+    with gzip.open(path) if path.suffix == ".gz" else path.open("rb") as text:
+        return sum(len(chunk) for chunk in iter(lambda: text.read(MB), b""))
+
+
 def filter_throughput() -> None:
     with open_bulk(CORPUS) as source:
         records = [event[1] for event in source if not isinstance(event, BadLine)]
@@ -166,6 +173,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--sizes", default="0.5,2", help="GB of uncompressed JSON lines")
+    parser.add_argument("--also", type=Path, nargs="*", default=[], help="more files to read")
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/speechgraph-bulk-bench"))
     args = parser.parse_args()
     if args.child:
@@ -176,21 +184,24 @@ def main() -> None:
     for size in (float(text) for text in args.sizes.split(",")):
         path = args.work_dir / f"arxiv-snapshot-{size:g}GB.jsonl.gz"
         files.append((path.name, path, generate(path, int(size * 1e9))))
+    generated = files[1:]
+    files += [(path.name, path, text_size(path)) for path in args.also]
     print(
         f"  {'file':30} {'stored MB':>9} {'text MB':>9} {'records':>11} {'bad':>4}"
         f" {'records/s':>10} {'text MB/s':>8} {'gz MB/s':>8} {'peak RSS':>9}"
     )
-    peaks = []
+    peaks = {}
     for label, path, uncompressed in files:
         result = measure(path)
         row(label, path.stat().st_size, uncompressed, result)
-        peaks.append((uncompressed, result["peak_mb"]))
-    (small, small_peak), (large, large_peak) = peaks[1] if len(peaks) > 2 else peaks[0], peaks[-1]
-    print(
-        f"  peak RSS {large_peak:.1f} MB for {large / MB:,.0f} MB of text vs {small_peak:.1f} MB"
-        f" for {small / MB:,.0f} MB: x{large_peak / small_peak:.2f} memory for"
-        f" x{large / small:.1f} data"
-    )
+        peaks[path] = result["peak_mb"]
+    if len(generated) > 1:
+        (_, first, small), (_, last, large) = generated[0], generated[-1]
+        print(
+            f"  peak RSS {peaks[last]:.1f} MB for {large / MB:,.0f} MB of text vs"
+            f" {peaks[first]:.1f} MB for {small / MB:,.0f} MB:"
+            f" x{peaks[last] / peaks[first]:.2f} memory for x{large / small:.1f} data"
+        )
     filter_throughput()
 
 
