@@ -56,3 +56,12 @@ class SnapshotError(SpeechgraphError):
 
 class ConfigError(SpeechgraphError):
     """A setting or the sources file is invalid."""
+
+
+class ImportFileError(SpeechgraphError):
+    """A bulk metadata file that cannot be read at all: missing, empty, not text, a zip with
+    no JSON inside, or compressed in a way import does not read."""
+
+
+class ImportFilterError(SpeechgraphError):
+    """An import filter that cannot be used: an unknown arXiv category, a date that is not one."""
