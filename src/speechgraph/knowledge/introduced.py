@@ -3,7 +3,7 @@
 Four signals: the short name before a title's colon ("HiFi-GAN: ..."), the object of "we propose /
 present / introduce X", "called / dubbed / named / namely X" (and "we refer to it as X"), and an
 acronym defined next to such a cue ("angular softmax (A-Softmax)"). Pure functions over strings;
-imports `knowledge.names` and `knowledge.sentences`.
+imports `text`, `knowledge.names` and `knowledge.sentences`.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def _is_continuation(word: str) -> bool:
 
 
 def _name_at(text: str, start: int, *, allow_lowercase: bool = False) -> str | None:
-    """The name that begins at `start` (after an optional article), or None.
+    """The name that begins at `start` (after an optional "the"), or None.
 
     The name runs over name-like words up to punctuation or an ordinary word; a lowercase
     hyphenated single word ("xi-vector") counts only where `allow_lowercase`.
