@@ -3,11 +3,14 @@
     python ingest/bootstrap_snapshot.py --facts ../shared/catalogue [--notes NOTES.json]
 
 The facts (ids, titles, authors, dates, categories) come from `arxiv_facts.tsv`; the text
-citations that the facts table resolves to arXiv come from `text_references.tsv`; notes, aliases,
-topics and the methods each paper builds on (our own words) come from the current snapshot, or
-from a JSON file {arxiv_id: {"note", "aliases", "topic", "builds_on"}} given with --notes. It
-builds a catalogue through the ordinary offline refresh and writes its snapshot, so the file is
-exactly what `speechgraph snapshot` would write for that catalogue.
+citations that the facts table resolves to arXiv come from `text_references.tsv`; where those
+tables leave a title or an author list unverified or partial, `ingest/verified_facts.json` gives
+the one we checked by hand (and where). Notes, aliases, topics, the methods each paper builds on
+and the baselines it compares with (our own words) come from the current snapshot, or from a JSON
+file {arxiv_id: {"note", "aliases", "topic", "builds_on", "compares_with"}} given with --notes.
+It builds a catalogue through the ordinary offline refresh and writes its snapshot, so the file is
+what `speechgraph snapshot` would write for that catalogue, plus the `compares_with` lists, which
+the catalogue does not store yet.
 """
 
 from __future__ import annotations
@@ -78,6 +81,21 @@ def fact_papers(facts_dir: Path) -> dict[str, dict]:
                 "primary_category": None,
             }
     return papers
+
+
+def apply_verified_facts(papers: dict[str, dict], path: Path) -> None:
+    """Titles and author lists checked by hand replace the facts table's unverified ones."""
+    if not path.exists():
+        return
+    for paper_id, checked in json.loads(path.read_text(encoding="utf-8"))["papers"].items():
+        paper = papers.get(paper_id)
+        if paper is None:
+            continue
+        if checked.get("authors"):
+            paper["authors"] = list(checked["authors"])
+        if checked.get("title"):
+            paper["title"] = checked["title"]
+            paper["title_verified"] = True
 
 
 # The table marks titles it could not check: "SphereFace (full arXiv title not shown in source; ?)".
@@ -182,6 +200,7 @@ def main() -> int:
 
     notes = read_annotations(args.notes or args.out)
     papers = fact_papers(args.facts)
+    apply_verified_facts(papers, HERE / "verified_facts.json")
     for paper_id, paper in papers.items():
         annotation = notes.get(paper_id, {})
         paper.update(
@@ -189,6 +208,7 @@ def main() -> int:
             aliases=annotation.get("aliases", []),
             topic=annotation.get("topic"),
             builds_on=annotation.get("builds_on", []),
+            compares_with=annotation.get("compares_with", []),
         )
     missing_notes = sorted(set(papers) - set(notes))
     if missing_notes:
@@ -206,7 +226,10 @@ def main() -> int:
         )
         print(report.summary(), file=sys.stderr)
         store = open_db(settings.db_url)
-        write_snapshot(snapshot_from_catalogue(store), args.out)
+        snapshot = snapshot_from_catalogue(store)
+        for paper in snapshot["papers"]:
+            paper["compares_with"] = papers.get(paper["id"], {}).get("compares_with", [])
+        write_snapshot(snapshot, args.out)
         store.dispose()
     print(f"wrote {args.out}", file=sys.stderr)
     return 0

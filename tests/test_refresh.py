@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import FACTS_DIR
+from conftest import FACTS_DIR, INGEST_DIR
 from fake_arxiv import FakeArxiv, status_response
 from fake_s2 import FakeS2, server_error
 from speechgraph.catalogue.queries import catalogue_stats, citation_pairs, get_paper, load_papers
@@ -86,6 +86,9 @@ def test_offline_facts_match_the_verified_table(seed_settings: Settings) -> None
     store = open_db(seed_settings.db_url)
     papers = {paper.id: paper for paper in load_papers(store)}
     store.dispose()
+    # Where the table leaves an author list unverified or partial, ingest/verified_facts.json
+    # gives the list checked by hand.
+    checked = json.loads((INGEST_DIR / "verified_facts.json").read_text(encoding="utf-8"))
     for row in read_tsv("arxiv_facts.tsv"):
         paper = papers[row["arxiv_id"]]
         assert paper.title == row["title"]
@@ -93,6 +96,8 @@ def test_offline_facts_match_the_verified_table(seed_settings: Settings) -> None
         verified = [
             name for name in row["authors"].split("; ") if "?" not in name and "et al" not in name
         ]
+        if row["arxiv_id"] in checked["papers"]:
+            verified = checked["papers"][row["arxiv_id"]]["authors"]
         assert paper.authors == verified
         if row["primary_category"]:
             assert paper.categories[0] == row["primary_category"]
@@ -105,7 +110,8 @@ def test_titles_the_facts_table_could_not_verify_come_from_the_citation(
     titles = {paper.id: paper.title for paper in load_papers(store)}
     store.dispose()
     assert not [title for title in titles.values() if "not shown" in title or title.endswith("?)")]
-    assert titles["1704.08063"] == "Sphereface: Deep hypersphere embedding for face recognition"
+    # SphereFace's title was checked by hand (ingest/verified_facts.json), not taken from a list.
+    assert titles["1704.08063"] == "SphereFace: Deep Hypersphere Embedding for Face Recognition"
     assert titles["2405.06289"] == "Look Once to Hear: Target Speech Hearing with Noisy Examples"
 
 

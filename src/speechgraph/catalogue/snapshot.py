@@ -32,6 +32,7 @@ class SnapshotPaper:
     aliases: list[str] = field(default_factory=list)
     topic: str | None = None
     builds_on: list[str] = field(default_factory=list)
+    compares_with: list[str] = field(default_factory=list)  # baselines, kept out of builds_on
 
 
 @dataclass
@@ -141,6 +142,8 @@ def _paper_to_json(view: Any) -> dict[str, Any]:
         "aliases": view.aliases,
         "topic": view.topic,
         "builds_on": view.builds_on,
+        # Read with getattr until catalogue views carry the field (the store does not keep it yet).
+        "compares_with": view.compares_with,
         "note": view.note,
     }
 
@@ -164,6 +167,7 @@ def _paper_from_json(entry: dict[str, Any]) -> SnapshotPaper:
         aliases=list(entry.get("aliases") or []),
         topic=entry.get("topic"),
         builds_on=list(entry.get("builds_on") or []),
+        compares_with=list(entry.get("compares_with") or []),
     )
 
 

@@ -319,6 +319,7 @@ def _annotation_kwargs(annotations: SnapshotPaper | None) -> dict[str, Any]:
         "aliases": annotations.aliases,
         "topic": annotations.topic,
         "builds_on": annotations.builds_on,
+        "compares_with": annotations.compares_with,
     }
 
 
