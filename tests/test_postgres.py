@@ -143,6 +143,7 @@ def test_a_schema_1_catalogue_on_postgresql_is_upgraded(postgres_url: str, tmp_p
             connection.execute(text(f"DROP TABLE {table}"))
         connection.execute(text("ALTER TABLE paper DROP COLUMN compares_with"))
         connection.execute(text("ALTER TABLE paper DROP COLUMN changed_in"))
+        connection.execute(text("ALTER TABLE paper DROP COLUMN record_hash"))
         connection.execute(text("UPDATE meta SET value = '1' WHERE key = 'schema_version'"))
     store.dispose()
     upgraded = open_db(postgres_url, create=False)

@@ -46,6 +46,7 @@ class Settings:
     model: str = DEFAULT_MODEL
     arxiv_base_url: str = "https://export.arxiv.org/api/query"
     s2_base_url: str = "https://api.semanticscholar.org/graph/v1"
+    oai_base_url: str = "https://oaipmh.arxiv.org/oai"
     s2_api_key: str | None = field(default=None, repr=False)
     http_timeout: float = 30.0
     arxiv_delay: float = 3.0
@@ -100,6 +101,7 @@ _ENV_FIELDS = {
     "model": "SPEECHGRAPH_MODEL",
     "arxiv_base_url": "SPEECHGRAPH_ARXIV_URL",
     "s2_base_url": "SPEECHGRAPH_S2_URL",
+    "oai_base_url": "SPEECHGRAPH_OAI_URL",
     "http_timeout": "SPEECHGRAPH_HTTP_TIMEOUT",
     "arxiv_delay": "SPEECHGRAPH_ARXIV_DELAY",
     "s2_delay": "SPEECHGRAPH_S2_DELAY",

@@ -11,11 +11,17 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from sqlalchemy import bindparam, select
+from sqlmodel import col
+
+from speechgraph.catalogue.schema import Author, Mention, Paper, PaperAuthor
+from speechgraph.catalogue.store import Store
 from speechgraph.errors import IndexOutOfDate
 from speechgraph.files import atomic_path
 
@@ -40,6 +46,59 @@ class KeywordDocument:
     names: str  # aliases and the link texts the reading lists used
     summary: str  # abstract and our note
     authors: str
+
+
+def iter_documents(
+    store: Store, *, changed_since: int | None = None, curated: bool = True, chunk_size: int = 5000
+) -> Iterator[KeywordDocument]:
+    """The keyword document of every catalogue paper (or of those changed after catalogue
+    version `changed_since`), read in chunks with plain statements. Without `curated`, our
+    notes and aliases stay out: only arXiv's text and the lists' link texts count."""
+    last = ""
+    while True:
+        with store.engine.connect() as connection:
+            query = select(Paper.id, Paper.title, Paper.abstract, Paper.note, Paper.aliases).where(  # type: ignore[call-overload]
+                col(Paper.is_stub).is_(False), col(Paper.id) > last
+            )
+            if changed_since is not None:
+                query = query.where(col(Paper.changed_in) > changed_since)
+            rows = connection.execute(query.order_by(col(Paper.id)).limit(chunk_size)).all()
+            if not rows:
+                return
+            ids = [row[0] for row in rows]
+            authors = _grouped(connection, _AUTHORS, ids)
+            link_texts = _grouped(connection, _LINK_TEXTS, ids)
+        for paper_id, title, abstract, note, aliases in rows:
+            names = [*(aliases or [] if curated else []), *link_texts.get(paper_id, [])]
+            summary = [abstract, note if curated else None]
+            yield KeywordDocument(
+                paper_id,
+                title,
+                " ; ".join(dict.fromkeys(name for name in names if name)),
+                " ".join(part for part in summary if part),
+                ", ".join(authors.get(paper_id, [])),
+            )
+        last = ids[-1]
+
+
+_AUTHORS = (
+    select(PaperAuthor.paper_id, Author.name)  # type: ignore[call-overload]
+    .join(Author)
+    .where(col(PaperAuthor.paper_id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(PaperAuthor.paper_id), col(PaperAuthor.position))
+)
+_LINK_TEXTS = (
+    select(Mention.paper_id, Mention.link_text)  # type: ignore[call-overload]
+    .where(col(Mention.paper_id).in_(bindparam("ids", expanding=True)))
+    .order_by(col(Mention.paper_id), col(Mention.line))
+)
+
+
+def _grouped(connection: Any, statement: Any, ids: list[str]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for paper_id, value in connection.execute(statement, {"ids": ids}).all():
+        grouped.setdefault(paper_id, []).append(value)
+    return grouped
 
 
 def _match_expression(terms: Iterable[str]) -> str:

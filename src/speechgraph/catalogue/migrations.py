@@ -32,6 +32,8 @@ def _add_provenance_and_knowledge(connection: Connection) -> None:
     if "compares_with" not in columns:
         connection.execute(text("ALTER TABLE paper ADD COLUMN compares_with JSON DEFAULT '[]'"))
         connection.execute(text("UPDATE paper SET compares_with = '[]'"))
+    if "record_hash" not in columns:
+        connection.execute(text("ALTER TABLE paper ADD COLUMN record_hash VARCHAR"))
     if "changed_in" not in columns:
         connection.execute(text("ALTER TABLE paper ADD COLUMN changed_in INTEGER DEFAULT 0"))
         connection.execute(text("CREATE INDEX ix_paper_changed_in ON paper (changed_in)"))

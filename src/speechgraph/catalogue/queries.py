@@ -238,9 +238,12 @@ class Filters:
     category: str | None = None
     list_name: str | None = None
     section: str | None = None
+    listed_only: bool = False  # the lists' scope: papers some reading list mentions
 
     def is_empty(self) -> bool:
-        return all(value is None for value in vars(self).values())
+        return not self.listed_only and all(
+            value is None for name, value in vars(self).items() if name != "listed_only"
+        )
 
 
 def ids_matching(store: Store, filters: Filters) -> set[str] | None:
@@ -268,6 +271,8 @@ def ids_matching(store: Store, filters: Filters) -> set[str] | None:
             ids &= _ids_in_list(session, filters.list_name)
         if filters.section is not None:
             ids &= _ids_in_section(session, filters.section)
+    if filters.listed_only:
+        ids &= listed_ids(store)
     return ids
 
 
@@ -422,6 +427,19 @@ def catalogue_version(store: Store) -> int:
         return int(get_meta(session, "catalogue_version") or 0)
 
 
+def meta_value(store: Store, key: str) -> str | None:
+    """A fact the catalogue keeps about itself (`last_harvest`, `last_import`, …)."""
+    with store.reading() as session:
+        return get_meta(session, key)
+
+
+def imported_files(store: Store) -> dict[str, dict[str, int]]:
+    """Files imported whole before (a key naming the file as it was on disk and the filter ->
+    the counts of that import)."""
+    with store.reading() as session:
+        return dict(json.loads(get_meta(session, "imported_files") or "{}"))
+
+
 def last_removal(store: Store) -> int:
     """The catalogue version of the last write that removed papers (0: none ever did)."""
     with store.reading() as session:
@@ -459,6 +477,69 @@ def catalogue_stats(store: Store) -> dict[str, Any]:
             "last_refresh_mode": get_meta(session, "last_refresh_mode"),
             "last_refresh_report": json.loads(report) if report else None,
         }
+
+
+def catalogue_status(store: Store) -> dict[str, Any]:
+    """Where the catalogue stands, in a few counting statements: papers, listed papers, papers
+    with an abstract, papers by origin, reading lists, the last import and harvest."""
+    with store.reading() as session:
+
+        def count(query: Any) -> int:
+            return int(session.exec(query).one())
+
+        real = Paper.is_stub == False  # noqa: E712
+        by_origin = dict(
+            session.exec(
+                select(PaperOrigin.origin, func.count()).group_by(col(PaperOrigin.origin))
+            ).all()
+        )
+        listed = count(
+            select(func.count(func.distinct(models.Mention.paper_id))).where(
+                col(models.Mention.paper_id).is_not(None)
+            )
+        )
+        by_origin["list"] = listed
+        return {
+            "papers": count(select(func.count()).select_from(Paper).where(real)),
+            "listed": listed,
+            "with_abstract": count(
+                select(func.count())
+                .select_from(Paper)
+                .where(real, col(Paper.abstract).is_not(None))
+            ),
+            "by_origin": {origin: by_origin.get(origin, 0) for origin in ("list", *ORIGINS)},
+            "lists": count(select(func.count()).select_from(ReadingList)),
+            "last_import": _json_meta(session, "last_import"),
+            "last_harvest": _json_meta(session, "last_harvest"),
+            "catalogue_version": int(get_meta(session, "catalogue_version") or 0),
+        }
+
+
+def _json_meta(session: Session, key: str) -> Any:
+    value = get_meta(session, key)
+    return json.loads(value) if value else None
+
+
+def listed_among(store: Store, ids: Collection[str]) -> set[str]:
+    """Which of `ids` some reading list mentions."""
+    if not ids:
+        return set()
+    with store.reading() as session:
+        rows = session.exec(
+            select(models.Mention.paper_id).where(col(models.Mention.paper_id).in_(list(ids)))
+        ).all()
+    return {paper_id for paper_id in rows if paper_id}
+
+
+def listed_ids(store: Store) -> set[str]:
+    """The papers some reading list mentions: the lists' scope."""
+    with store.reading() as session:
+        rows = session.exec(
+            select(models.Mention.paper_id)
+            .where(col(models.Mention.paper_id).is_not(None))
+            .distinct()
+        ).all()
+    return {paper_id for paper_id in rows if paper_id}
 
 
 # --- building views -----------------------------------------------------------------------------

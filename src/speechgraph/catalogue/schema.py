@@ -38,6 +38,9 @@ class Paper(SQLModel, table=True):
     # The catalogue version of the write that last changed the paper: derived data (keyword and
     # vector indexes) catches up on the papers changed since the version it was built for.
     changed_in: int = Field(default=0, index=True)
+    # A digest of the arXiv metadata last stored (title, authors, abstract, dates, ...): a bulk
+    # import skips a record with the same digest without touching the row.
+    record_hash: str | None = None
 
 
 class PaperOrigin(SQLModel, table=True):

@@ -258,6 +258,16 @@ class Writer:
         self.changed = True
         return self.version
 
+    def set_meta(self, key: str, value: str) -> None:
+        """A fact about the catalogue (last import, last harvest, …); not a change of papers."""
+        set_meta(self.session, key, value)
+
+    def remember_import(self, key: str, counts: dict[str, int]) -> None:
+        """Record a file imported whole (see `queries.imported_files`)."""
+        done = json.loads(get_meta(self.session, "imported_files") or "{}")
+        done[key] = counts
+        set_meta(self.session, "imported_files", json.dumps(done, sort_keys=True))
+
     def record_refresh(self, mode: str, counts: dict[str, object]) -> None:
         set_meta(self.session, "last_refresh", datetime.now(UTC).isoformat(timespec="seconds"))
         set_meta(self.session, "last_refresh_mode", mode)

@@ -17,6 +17,7 @@ import typer
 from typer.core import TyperGroup
 
 from speechgraph.cli import catalogue as cli_catalogue
+from speechgraph.cli import field as cli_field
 from speechgraph.cli import graph as cli_graph
 from speechgraph.cli import search as cli_search
 from speechgraph.cli import ui as cli_ui
@@ -87,7 +88,7 @@ def _register(commands: Mapping[str, Callable[..., None]]) -> None:
         app.command(name)(function)
 
 
-for _module in (cli_catalogue, cli_search, cli_graph, cli_ui):
+for _module in (cli_catalogue, cli_field, cli_search, cli_graph, cli_ui):
     _register(_module.COMMANDS)
 
 

@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from speechgraph.cli.common import (
+    Scope,
     opened_store,
     print_json,
     progress_bars,
+    scope_option,
     settings_of,
     table,
+    table_header,
+    table_row,
 )
 from speechgraph.text import shorten
+
+if TYPE_CHECKING:
+    from speechgraph.records import PaperView
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
 
@@ -31,6 +40,10 @@ def refresh(
         list[str] | None,
         typer.Option("--list", help="Another reading list to read (path or URL); repeatable"),
     ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(help="Name of the --list list (default: its file name, no extension)"),
+    ] = None,
     citations: Annotated[
         bool, typer.Option(help="Fetch references from the citation service (online)")
     ] = True,
@@ -45,12 +58,13 @@ def refresh(
             offline=offline,
             full=full,
             extra_lists=list_ or [],
+            list_name=name,
             citations=citations,
             progress=show,
         )
     if json_output:
         print_json(report.to_json())
-        return
+        raise typer.Exit(report.exit_code())
     rows = [
         [item["name"], item["origin"], str(item["mentions"]), str(item["papers"])]
         for item in report.lists
@@ -61,6 +75,7 @@ def refresh(
     for warning in report.warnings:
         typer.echo(f"warning: {warning}", err=True)
     typer.echo(report.summary())
+    raise typer.Exit(report.exit_code())
 
 
 def list_papers(
@@ -69,21 +84,41 @@ def list_papers(
     reading_list: Annotated[
         str | None, typer.Option("--in", help="Only papers mentioned in this reading list")
     ] = None,
+    scope: Annotated[Scope, scope_option(Scope.lists, "Which papers")] = Scope.lists,
 ) -> None:
-    """List the papers of the catalogue, oldest first."""
-    from speechgraph.catalogue.queries import load_papers, require_papers
+    """List the papers of the catalogue, oldest first (the field's, by id, streamed)."""
+    from speechgraph.catalogue.queries import iter_papers, load_papers, require_papers
 
     with opened_store(ctx) as store:
         require_papers(store)
-        papers = load_papers(store)
+        if scope is Scope.field and not reading_list:
+            _print_papers((paper for chunk in iter_papers(store) for paper in chunk), json_output)
+            return
+        papers = [paper for paper in load_papers(store) if paper.listed]
     if reading_list:
         papers = [paper for paper in papers if reading_list in paper.lists]
+    _print_papers(iter(papers), json_output)
+
+
+def _print_papers(papers: Iterator[PaperView], json_output: bool) -> None:
+    """The papers as one JSON document of the paper contract (`{"papers": [...]}`) written
+    paper by paper, or as a table; memory stays at one paper either way."""
+    count = 0
     if json_output:
-        print_json({"papers": [paper.to_json() for paper in papers]})
+        typer.echo('{"papers": [', nl=False)
+        for paper in papers:
+            text = json.dumps(paper.to_json(), ensure_ascii=False, default=str)
+            typer.echo(("," if count else "") + "\n" + text, nl=False)
+            count += 1
+        typer.echo("\n]}")
         return
-    rows = [[paper.id, str(paper.year or ""), shorten(paper.title, 70)] for paper in papers]
-    typer.echo(table(rows, ["id", "year", "title"]))
-    typer.echo(f"{len(papers)} papers")
+    typer.echo(table_header(["id", "year", "title"], [10, 4, 70]))
+    for paper in papers:
+        typer.echo(
+            table_row([paper.id, str(paper.year or ""), shorten(paper.title, 70)], [10, 4, 70])
+        )
+        count += 1
+    typer.echo(f"{count} papers")
 
 
 def show(

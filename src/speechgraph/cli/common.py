@@ -9,6 +9,7 @@ import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 import typer
@@ -45,6 +46,19 @@ def opened_store(ctx: typer.Context) -> Iterator[Any]:
         yield store
     finally:
         store.dispose()
+
+
+class Scope(StrEnum):
+    """Which papers a command looks at: those the reading lists mention, or the whole field."""
+
+    lists = "lists"
+    field = "field"
+
+
+def scope_option(default: Scope, what: str) -> Any:
+    return typer.Option(
+        "--scope", help=f"{what}: the papers the reading lists mention, or the whole field"
+    )
 
 
 def print_json(value: Any) -> None:
@@ -103,3 +117,12 @@ def table(rows: list[list[str]], headers: list[str]) -> str:
         for row in [headers, *rows]
     ]
     return "\n".join(line.rstrip() for line in lines)
+
+
+def table_header(headers: list[str], widths: list[int]) -> str:
+    """The header line of a table printed row by row (`table_row`), columns of `widths`."""
+    return table_row(headers, widths)
+
+
+def table_row(cells: list[str], widths: list[int]) -> str:
+    return "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)).rstrip()

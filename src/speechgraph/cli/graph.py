@@ -6,16 +6,29 @@ instant. Errors are SpeechgraphError subclasses; `cli.py` prints them on one lin
 
 from __future__ import annotations
 
+import gzip
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, TextIO
 
 import typer
 
-from speechgraph.cli.common import opened_store, print_json, settings_of, table
+from speechgraph.cli.common import (
+    Scope,
+    opened_store,
+    print_json,
+    scope_option,
+    settings_of,
+    table,
+)
+from speechgraph.files import atomic_path
 
 if TYPE_CHECKING:
     from speechgraph.graph.build import Embeddings, Knowledge
+    from speechgraph.records import PaperView
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text")]
 
@@ -23,6 +36,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of te
 class ExportFormat(StrEnum):
     bibtex = "bibtex"
     csv = "csv"
+    jsonl = "jsonl"
     graphml = "graphml"
     json = "json"
 
@@ -135,28 +149,59 @@ def clusters(ctx: typer.Context, json_output: JsonFlag = False) -> None:
 def export(
     ctx: typer.Context,
     export_format: Annotated[
-        ExportFormat, typer.Option("--format", help="bibtex, csv, graphml (with the graph) or json")
+        ExportFormat,
+        typer.Option(
+            "--format",
+            help="bibtex, csv, jsonl (for `speechgraph import`), graphml or json (with the graph)",
+        ),
     ] = ExportFormat.json,
     out: Annotated[Path | None, typer.Option(help="Write to this file instead of stdout")] = None,
+    scope: Annotated[Scope, scope_option(Scope.lists, "Which papers")] = Scope.lists,
 ) -> None:
-    """Export the catalogue (and, for graphml and json, the knowledge graph)."""
-    from speechgraph.errors import ConfigError
-    from speechgraph.graph.export import GRAPH_FORMATS, export_catalogue
+    """Export the catalogue (and, for graphml and json, the knowledge graph of its papers).
 
-    with_graph = export_format.value in GRAPH_FORMATS
-    knowledge, _ = _knowledge(ctx, with_embeddings=with_graph)
-    text = export_catalogue(
-        knowledge.papers, export_format.value, knowledge.graph if with_graph else None
-    )
+    bibtex, csv and jsonl stream the papers one by one, so the field of any size fits.
+    """
+    from speechgraph.catalogue.queries import iter_papers, load_papers
+    from speechgraph.errors import ConfigError
+    from speechgraph.graph.export import GRAPH_FORMATS, write_export
+
+    export_format_name = export_format.value
+    with opened_store(ctx) as store:
+        if export_format_name in GRAPH_FORMATS:
+            knowledge, _ = _knowledge(ctx, with_embeddings=True)
+            papers: Iterable[PaperView] = [
+                paper for paper in knowledge.papers if scope is Scope.field or paper.listed
+            ]
+            graph = knowledge.graph.subgraph([paper.id for paper in papers])
+        elif scope is Scope.field:
+            papers = (paper for chunk in iter_papers(store) for paper in chunk)
+            graph = None
+        else:
+            papers = [paper for paper in load_papers(store) if paper.listed]
+            graph = None
+        try:
+            with _output(out) as stream:
+                count = write_export(papers, export_format_name, stream, graph)
+        except OSError as error:
+            raise ConfigError(
+                f"cannot write {out} ({error.strerror}): choose another --out"
+            ) from None
+    if out is not None:
+        typer.echo(f"wrote {out}: {count} papers as {export_format_name}", err=True)
+
+
+@contextmanager
+def _output(out: Path | None) -> Iterator[TextIO]:
+    """stdout, or the file `out` (a .gz name is compressed); written whole or not at all."""
     if out is None:
-        typer.echo(text, nl=False)
+        yield sys.stdout
         return
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text, encoding="utf-8")
-    except OSError as error:
-        raise ConfigError(f"cannot write {out} ({error.strerror}): choose another --out") from None
-    typer.echo(f"wrote {out}: {len(knowledge.papers)} papers as {export_format.value}", err=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(out) as temporary:
+        opener = gzip.open if out.suffix == ".gz" else open
+        with opener(temporary, "wt", encoding="utf-8") as stream:
+            yield stream
 
 
 COMMANDS = {"prereqs": prereqs, "path": path, "clusters": clusters, "export": export}

@@ -10,7 +10,15 @@ from typing import Annotated, Any
 
 import typer
 
-from speechgraph.cli.common import opened_store, print_json, progress_bars, settings_of, table
+from speechgraph.cli.common import (
+    Scope,
+    opened_store,
+    print_json,
+    progress_bars,
+    scope_option,
+    settings_of,
+    table,
+)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table")]
 KOption = Annotated[
@@ -36,12 +44,16 @@ def search(
     section: Annotated[
         str | None, typer.Option(help="Only papers listed under a section containing this text")
     ] = None,
+    scope: Annotated[Scope, scope_option(Scope.field, "Where to search")] = Scope.field,
     json_output: JsonFlag = False,
 ) -> None:
-    """Find papers by meaning and by keyword; each hit says why it matched."""
+    """Find papers by meaning and by keyword, across the field or in the reading lists; each
+    hit says why it matched, and listed papers are marked."""
     from speechgraph.search.hybrid import Filters, Searcher
 
-    filters = Filters(year_from, year_to, category, list_name, section)
+    filters = Filters(
+        year_from, year_to, category, list_name, section, listed_only=scope is Scope.lists
+    )
     with opened_store(ctx) as store, Searcher(settings_of(ctx), store) as searcher:
         result = searcher.search(query, k, mode.lower(), filters)
     if json_output:
@@ -49,6 +61,8 @@ def search(
         return
     if result.truncated:
         typer.echo("note: the query was long and was shortened", err=True)
+    for note in result.notes:
+        typer.echo(f"note: {note}", err=True)
     _print_hits([hit.to_json() for hit in result.results])
 
 
@@ -59,16 +73,18 @@ def similar(
         typer.Argument(help='arXiv id (any version or URL form), s2: id or a name like "VITS"'),
     ],
     k: KOption = 10,
+    scope: Annotated[Scope, scope_option(Scope.field, "Where to look")] = Scope.field,
     json_output: JsonFlag = False,
 ) -> None:
-    """Papers closest in meaning to one paper of the catalogue."""
+    """Papers closest in meaning to one paper of the catalogue (listed papers are marked)."""
     from speechgraph.knowledge.names import find_paper
-    from speechgraph.search.hybrid import Searcher
+    from speechgraph.search.hybrid import Filters, Searcher
 
+    filters = Filters(listed_only=True) if scope is Scope.lists else None
     with opened_store(ctx) as store:
         catalogue_id = find_paper(store, paper_id)
         with Searcher(settings_of(ctx), store) as searcher:
-            hits = searcher.similar(catalogue_id, k)
+            hits = searcher.similar(catalogue_id, k, filters)
     results = [hit.to_json() for hit in hits]
     if json_output:
         print_json({"paper": catalogue_id, "results": results})
@@ -117,12 +133,12 @@ def _print_hits(results: list[dict[str, Any]]) -> None:
             hit["id"],
             str(hit["year"] or ""),
             f"{hit['score']:.3f}",
-            shorten(hit["title"], 60),
+            shorten(hit["title"], 58) + (" *" if hit.get("listed") else ""),
             ", ".join(hit["why"]["matched_terms"]),
         ]
         for rank, hit in enumerate(results, start=1)
     ]
-    typer.echo(table(rows, ["#", "id", "year", "score", "title", "matched"]))
+    typer.echo(table(rows, ["#", "id", "year", "score", "title (* in a list)", "matched"]))
 
 
 COMMANDS = {"search": search, "similar": similar, "index": index}

@@ -184,6 +184,11 @@ class RecordFilter:
             parse_day(until, "--until", last=True) if until else None,
         )
 
+    def describe(self) -> str:
+        """The filter in words: categories, then the date range when there is one."""
+        dates = f", {self.since or '…'} to {self.until or '…'}" if self.since or self.until else ""
+        return self.categories.describe() + dates
+
     def accepts(self, record: PaperRecord) -> bool:
         if (self.since or self.until) and record.published is None:
             return False

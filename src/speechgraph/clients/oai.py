@@ -140,7 +140,7 @@ class OaiHarvester:
     @classmethod
     def from_settings(cls, settings: Settings) -> OaiHarvester:
         return cls(
-            getattr(settings, "oai_base_url", DEFAULT_BASE_URL),
+            settings.oai_base_url,
             timeout=settings.http_timeout,
             delay_seconds=settings.arxiv_delay,
             max_retries=settings.max_retries,

@@ -1,4 +1,5 @@
-"""Export of the catalogue as BibTeX, CSV, GraphML or JSON (the last two with the graph).
+"""Export of the catalogue as BibTeX, CSV, JSON lines (our import format), GraphML or JSON (the
+last two with the graph).
 
 Takes paper views and the graph as plain data and returns text.
 """
@@ -10,17 +11,20 @@ import io
 import json
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TextIO
 
 import networkx as nx
 
+from speechgraph.clients.bulk_formats import write_jsonl
 from speechgraph.errors import ConfigError
-from speechgraph.records import PaperView
+from speechgraph.records import PaperRecord, PaperView
 
-FORMATS = ("bibtex", "csv", "graphml", "json")
+FORMATS = ("bibtex", "csv", "graphml", "json", "jsonl")
 GRAPH_FORMATS = ("graphml", "json")  # the formats that carry the knowledge graph
+# Spreadsheets run a cell that starts like this as a formula: such cells get a leading quote.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 CSV_COLUMNS = (
     "id", "title", "authors", "year", "published", "primary_category", "doi", "url",
     "topic", "aliases", "lists", "sections", "citation_count", "note",
@@ -39,23 +43,68 @@ def export_catalogue(
     papers: Sequence[PaperView], export_format: str, graph: nx.MultiDiGraph | None = None
 ) -> str:
     """The catalogue in `export_format` (one of FORMATS). Raises ConfigError for another."""
+    buffer = io.StringIO()
+    write_export(papers, export_format, buffer, graph)
+    return buffer.getvalue()
+
+
+def write_export(
+    papers: Iterable[PaperView],
+    export_format: str,
+    stream: TextIO,
+    graph: nx.MultiDiGraph | None = None,
+) -> int:
+    """Write the catalogue in `export_format` to `stream`; returns how many papers. BibTeX,
+    CSV and JSON lines are written paper by paper (memory stays at one); the graph formats hold
+    the papers and the graph whole. Raises ConfigError for an unknown format."""
     if export_format == "bibtex":
-        return to_bibtex(papers)
+        return write_bibtex(papers, stream)
     if export_format == "csv":
-        return to_csv(papers)
+        return write_csv(papers, stream)
+    if export_format == "jsonl":
+        return write_jsonl(
+            (paper_record(paper) for paper in papers if paper.is_arxiv and not paper.is_stub),
+            stream,
+        )
+    chosen = list(papers)
     if export_format == "graphml":
-        return to_graphml(papers, graph)
-    if export_format == "json":
-        return to_json(papers, graph)
-    raise ConfigError(f"unknown export format {export_format!r}: use one of {', '.join(FORMATS)}")
+        stream.write(to_graphml(chosen, graph))
+    elif export_format == "json":
+        stream.write(to_json(chosen, graph))
+    else:
+        raise ConfigError(
+            f"unknown export format {export_format!r}: use one of {', '.join(FORMATS)}"
+        )
+    return len(chosen)
+
+
+def paper_record(paper: PaperView) -> PaperRecord:
+    """A catalogue paper as the metadata record it was imported or fetched as."""
+    return PaperRecord(
+        arxiv_id=paper.id,
+        title=paper.title,
+        authors=list(paper.authors),
+        published=paper.published,
+        version=paper.version,
+        categories=list(paper.categories),
+        primary_category=paper.primary_category,
+        abstract=paper.abstract,
+        doi=paper.doi,
+        journal_ref=paper.journal_ref,
+        source=paper.source,
+    )
 
 
 # --- BibTeX --------------------------------------------------------------------------------------
 
 
-def to_bibtex(papers: Sequence[PaperView]) -> str:
+def write_bibtex(papers: Iterable[PaperView], stream: TextIO) -> int:
     keys: set[str] = set()
-    return "\n".join(_bibtex_entry(paper, _unique_key(paper, keys)) for paper in papers)
+    count = 0
+    for paper in papers:
+        stream.write(("\n" if count else "") + _bibtex_entry(paper, _unique_key(paper, keys)))
+        count += 1
+    return count
 
 
 def _unique_key(paper: PaperView, taken: set[str]) -> str:
@@ -110,30 +159,43 @@ def _bibtex_entry(paper: PaperView, key: str) -> str:
 # --- CSV -----------------------------------------------------------------------------------------
 
 
-def to_csv(papers: Sequence[PaperView]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+def write_csv(papers: Iterable[PaperView], stream: TextIO) -> int:
+    writer = csv.DictWriter(stream, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
+    count = 0
     for paper in papers:
-        writer.writerow(
-            {
-                "id": paper.id,
-                "title": paper.title,
-                "authors": "; ".join(paper.authors),
-                "year": paper.year or "",
-                "published": paper.published.isoformat() if paper.published else "",
-                "primary_category": paper.primary_category or "",
-                "doi": paper.doi or "",
-                "url": paper.abs_url or "",
-                "topic": paper.topic or "",
-                "aliases": "; ".join(paper.aliases),
-                "lists": "; ".join(paper.lists),
-                "sections": "; ".join(f"{name} > {section}" for name, section in paper.sections),
-                "citation_count": "" if paper.citation_count is None else paper.citation_count,
-                "note": paper.note or "",
-            }
-        )
-    return buffer.getvalue()
+        writer.writerow(_csv_row(paper))
+        count += 1
+    return count
+
+
+def _csv_row(paper: PaperView) -> dict[str, Any]:
+    return {
+        name: _inert(value)
+        for name, value in {
+            "id": paper.id,
+            "title": paper.title,
+            "authors": "; ".join(paper.authors),
+            "year": paper.year or "",
+            "published": paper.published.isoformat() if paper.published else "",
+            "primary_category": paper.primary_category or "",
+            "doi": paper.doi or "",
+            "url": paper.abs_url or "",
+            "topic": paper.topic or "",
+            "aliases": "; ".join(paper.aliases),
+            "lists": "; ".join(paper.lists),
+            "sections": "; ".join(f"{name} > {section}" for name, section in paper.sections),
+            "citation_count": "" if paper.citation_count is None else paper.citation_count,
+            "note": paper.note or "",
+        }.items()
+    }
+
+
+def _inert(value: Any) -> Any:
+    """A cell a spreadsheet shows as text: one starting like a formula gets a leading quote."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 # --- graph formats ------------------------------------------------------------------------------

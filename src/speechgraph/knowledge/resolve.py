@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from speechgraph.catalogue.snapshot import Snapshot, reference_key
 from speechgraph.clients.arxiv import TITLE_MATCH_THRESHOLD
 from speechgraph.knowledge.names import lookup_names
+from speechgraph.knowledge.titles import TitleIndex
 from speechgraph.lists.registry import LoadedList
 from speechgraph.records import (
     ARXIV,
@@ -24,7 +25,7 @@ from speechgraph.records import (
     TitleMatch,
     unresolved,
 )
-from speechgraph.text import normalize_title, title_similarity
+from speechgraph.text import normalize_title
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +53,7 @@ class Resolver:
         self.searched: dict[str, Resolution] = {}
         self.previous = {reference_key(mention): found for mention, found in previous}
         self.names: dict[str, str] = {}
-        self.titles: dict[str, str] = {}
+        self.titles = TitleIndex()
         for paper_id, title, aliases in known:
             self.learn(paper_id, title, aliases)
         if snapshot is not None:
@@ -61,7 +62,7 @@ class Resolver:
 
     def learn(self, paper_id: str, title: str, aliases: Iterable[str]) -> None:
         """Remember a paper's title and names for matching text citations."""
-        self.titles[paper_id] = title
+        self.titles.add(paper_id, title)
         for key in lookup_names(title, aliases):
             self.names.setdefault(key, paper_id)
 
@@ -154,14 +155,8 @@ class Resolver:
             if key in self.names:
                 return Resolution(self.names[key], "alias", 1.0, f"names {candidate!r}")
         if mention.title and len(mention.title.split()) >= MIN_SEARCH_WORDS:
-            best = max(
-                (
-                    (title_similarity(mention.title, title), paper_id)
-                    for paper_id, title in self.titles.items()
-                ),
-                default=(0.0, ""),
-            )
-            if best[0] >= TITLE_MATCH_THRESHOLD:
+            best = self.titles.best(mention.title, TITLE_MATCH_THRESHOLD)
+            if best is not None:
                 return Resolution(
                     best[1], "title", round(best[0], 3), "same title as a catalogue paper"
                 )

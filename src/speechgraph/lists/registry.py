@@ -65,13 +65,15 @@ def load_sources(settings: Settings) -> list[ListSource]:
     return found
 
 
-def source_from_argument(argument: str) -> ListSource:
-    """A `--list PATH_OR_URL` argument as a source named after its file."""
+def source_from_argument(argument: str, name: str | None = None) -> ListSource:
+    """A `--list PATH_OR_URL` argument as a source named `name`, or after its file name
+    without the extension (`awesome-codecs.md` and `.../awesome-codecs.md` are
+    `awesome-codecs`)."""
     if argument.startswith(("http://", "https://")):
-        name = argument.rstrip("/").rsplit("/", 1)[-1] or argument
-        return ListSource(name=name, url=argument)
+        file_name = argument.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+        return ListSource(name=name or Path(file_name).stem or argument, url=argument)
     path = Path(argument).expanduser().resolve()
-    return ListSource(name=path.stem, path=path)
+    return ListSource(name=name or path.stem, path=path)
 
 
 def read_list(source: ListSource, *, offline: bool, timeout: float) -> tuple[str, str]:

@@ -16,6 +16,7 @@ from speechgraph.catalogue.queries import (
     PaperCard,
     catalogue_version,
     ids_matching,
+    listed_among,
     load_papers,
     paper_cards,
     paper_count,
@@ -52,6 +53,7 @@ class Hit:
     why: dict[str, Any]
     authors: list[str] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)
+    listed: bool = False  # whether a reading list mentions it
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +64,7 @@ class Hit:
             "why": self.why,
             "authors": self.authors,
             "categories": self.categories,
+            "listed": self.listed,
         }
 
 
@@ -72,12 +75,15 @@ class SearchResult:
     results: list[Hit]
     truncated: bool = False
 
+    notes: list[str] = field(default_factory=list)
+
     def to_json(self) -> dict[str, Any]:
         return {
             "query": self.query,
             "mode": self.mode,
             "truncated": self.truncated,
             "results": [hit.to_json() for hit in self.results],
+            "notes": self.notes,
         }
 
 
@@ -218,16 +224,16 @@ class Searcher:
             dense = self.index.search(query_vector, depth, allowed)
         lexical = self.lexical.search(terms, depth, allowed) if mode != "dense" else []
         ranked = self._rank(mode, dense, lexical)[:k]
-        return SearchResult(
-            text, mode, self._hits(ranked, dense, lexical, terms, query_vector), truncated
-        )
+        hits = self._hits(ranked, dense, lexical, terms, query_vector)
+        return SearchResult(text, mode, hits, truncated, list(self.notes))
 
-    def similar(self, paper_id: str, k: int = 10) -> list[Hit]:
-        """Papers whose embeddings are nearest to `paper_id`'s. Raises PaperNotFound."""
+    def similar(self, paper_id: str, k: int = 10, filters: Filters | None = None) -> list[Hit]:
+        """Papers whose embeddings are nearest to `paper_id`'s, among those passing `filters`.
+        Raises PaperNotFound."""
         with self._lock:
-            return self._similar(paper_id, k)
+            return self._similar(paper_id, k, filters)
 
-    def _similar(self, paper_id: str, k: int) -> list[Hit]:
+    def _similar(self, paper_id: str, k: int, filters: Filters | None) -> list[Hit]:
         k = max(1, min(int(k), MAX_K))
         if paper_id not in self.index:
             found = load_papers(self.store, [paper_id])
@@ -241,8 +247,10 @@ class Searcher:
                     "has no embedding: pick a catalogue paper, e.g. from `speechgraph search`"
                 )
             raise IndexOutOfDate(f"{paper_id} is not in the search index: run `speechgraph index`")
+        allowed = ids_matching(self.store, filters) if filters is not None else None
         vector = self.index.vectors([paper_id])[0]
-        neighbours = [hit for hit in self.index.search(vector, k + 1) if hit[0] != paper_id][:k]
+        found = self.index.search(vector, k + 1, allowed)
+        neighbours = [hit for hit in found if hit[0] != paper_id][:k]
         return self._hits(neighbours, neighbours, [], [], None)
 
     def _rank(
@@ -264,6 +272,7 @@ class Searcher:
     ) -> list[Hit]:
         ids = [paper_id for paper_id, _ in ranked]
         cards = self._cached_cards(ids)
+        listed = listed_among(self.store, ids)
         dense_rank = {paper_id: rank for rank, (paper_id, _) in enumerate(dense, start=1)}
         similarity = dict(dense)
         if query_vector is not None:
@@ -281,6 +290,7 @@ class Searcher:
             if card is None:  # indexed but since deleted; the next `index` drops it
                 continue
             card.score = float(score)
+            card.listed = paper_id in listed
             card.why = {
                 "matched_terms": matched.get(paper_id, []),
                 "dense_similarity": _rounded(similarity.get(paper_id)),

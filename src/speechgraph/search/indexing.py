@@ -16,6 +16,7 @@ import numpy as np
 
 from speechgraph.catalogue.keywords import (
     build_keyword_index,
+    iter_documents,
     keyword_index_version,
     update_keyword_index,
 )
@@ -43,7 +44,6 @@ from speechgraph.search.index import (
     load_index,
     read_manifest,
 )
-from speechgraph.search.lexical import keyword_documents
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +87,8 @@ def sync_keywords(settings: Settings, store: Store, version: int, *, rebuild: bo
     if stamp == version and not rebuild:
         return False
     if stamp is None or rebuild or stamp > version:
-        documents = (d for chunk in iter_papers(store) for d in keyword_documents(chunk))
-        build_keyword_index(directory, documents, version)
+        build_keyword_index(directory, iter_documents(store), version)
         return True
-    changed = [paper for chunk in iter_papers(store, changed_since=stamp) for paper in chunk]
     removed: Collection[str] = ()
     if last_removal(store) > stamp:
         from speechgraph.catalogue.keywords import KeywordIndex
@@ -100,7 +98,7 @@ def sync_keywords(settings: Settings, store: Store, version: int, *, rebuild: bo
             removed = index.ids() - paper_ids(store)
         finally:
             index.close()
-    update_keyword_index(directory, keyword_documents(changed), removed, version)
+    update_keyword_index(directory, iter_documents(store, changed_since=stamp), removed, version)
     return True
 
 

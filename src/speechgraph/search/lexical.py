@@ -1,14 +1,11 @@
-"""Keyword queries: the terms of a query (stop words dropped, FTS syntax made plain text) and the
-document the keyword index holds for each paper. The index itself is `catalogue.keywords`.
+"""Keyword queries: the terms of a query, stop words dropped and FTS syntax made plain text.
+The index itself, and what it holds of each paper, is `catalogue.keywords`.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
 
-from speechgraph.catalogue.keywords import KeywordDocument
-from speechgraph.records import PaperView
 from speechgraph.text import STOP_WORDS
 
 MAX_TERMS = 32
@@ -29,20 +26,3 @@ def is_only_common_words(query: str) -> bool:
     """Whether `query` has words and every one is a stopword (so no keyword can match)."""
     words = _WORD.findall(query.lower())
     return bool(words) and all(word in STOP_WORDS for word in words)
-
-
-def keyword_documents(papers: Collection[PaperView]) -> list[KeywordDocument]:
-    """What the keyword index holds of each paper: title, names (aliases and the link texts
-    lists use for it), abstract and note, authors."""
-    return [
-        KeywordDocument(
-            id=paper.id,
-            title=paper.title,
-            names=" ; ".join(
-                dict.fromkeys([*paper.aliases, *(m.link_text for m in paper.mentions)])
-            ),
-            summary=" ".join(part for part in (paper.abstract, paper.note) if part),
-            authors=", ".join(paper.authors),
-        )
-        for paper in papers
-    ]

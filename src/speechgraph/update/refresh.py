@@ -10,7 +10,6 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from speechgraph.catalogue.queries import StoredPaper, stored_papers, title_search_resolutions
@@ -20,7 +19,7 @@ from speechgraph.catalogue.writes import Writer
 from speechgraph.clients.arxiv import FetchResult
 from speechgraph.clients.citations import CitationResult
 from speechgraph.config import Settings
-from speechgraph.errors import ReadingListError, SpeechgraphError
+from speechgraph.errors import ConfigError, ReadingListError, SpeechgraphError
 from speechgraph.knowledge.resolve import Resolver, TitleSearcher, unresolved_entry
 from speechgraph.lists.registry import (
     ListSource,
@@ -34,7 +33,6 @@ from speechgraph.records import ARXIV, PaperRecord, ParsedList, ResolvedList
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
-STALE_AFTER = timedelta(days=30)
 
 
 class MetadataSource(TitleSearcher, Protocol):
@@ -104,6 +102,11 @@ class RefreshReport:
             "seconds": round(self.seconds, 2),
         }
 
+    def exit_code(self) -> int:
+        """0 when every linked arXiv paper is in the catalogue, 3 when some could not be
+        catalogued (unresolved text citations and other links never count)."""
+        return 3 if self.failed else 0
+
     def add_list(self, loaded: LoadedList, resolved: ResolvedList) -> None:
         """Count one stored list: its summary row, its resolutions and what did not resolve."""
         for mention, resolution in resolved.mentions:
@@ -129,6 +132,7 @@ def refresh_catalogue(
     offline: bool,
     full: bool = False,
     extra_lists: Sequence[str] = (),
+    list_name: str | None = None,
     citations: bool = True,
     update_index: bool = True,
     progress: Progress | None = None,
@@ -143,7 +147,9 @@ def refresh_catalogue(
     report = RefreshReport(mode="offline" if offline else "online")
     if snapshot is None and (offline or settings.snapshot_file.exists()):
         snapshot = load_snapshot(settings.snapshot_file)
-    extra = [source_from_argument(argument) for argument in extra_lists]
+    if list_name is not None and len(extra_lists) != 1:
+        raise ConfigError("--name names one list: give exactly one --list with it")
+    extra = [source_from_argument(argument, list_name) for argument in extra_lists]
     lists = load_lists(
         load_sources(settings),
         extra,
@@ -212,11 +218,11 @@ def _wanted_ids(resolver: Resolver, lists: Sequence[LoadedList]) -> list[str]:
     return list(dict.fromkeys([*linked, *resolver.snapshot_resolved_ids(lists)]))
 
 
-def _is_stale(paper: StoredPaper | None) -> bool:
-    if paper is None or paper.source != "arxiv" or paper.fetched_at is None:
-        return True
-    fetched = paper.fetched_at.replace(tzinfo=paper.fetched_at.tzinfo or UTC)
-    return datetime.now(UTC) - fetched > STALE_AFTER
+def _needs_fetch(paper: StoredPaper | None, full: bool) -> bool:
+    """Whether arXiv is asked for a paper: one the catalogue lacks, or knows only from the
+    offline snapshot (or every one, with --full). Metadata imported, harvested or fetched
+    earlier is taken as it is."""
+    return full or paper is None or paper.source == "snapshot"
 
 
 def _records_from_arxiv(
@@ -236,7 +242,7 @@ def _records_from_arxiv(
 
         client = ArxivClient.from_settings(settings)
     wanted = _wanted_ids(resolver, lists)
-    to_fetch = [paper_id for paper_id in wanted if full or _is_stale(existing.get(paper_id))]
+    to_fetch = [paper_id for paper_id in wanted if _needs_fetch(existing.get(paper_id), full)]
     report.unchanged.extend(paper_id for paper_id in wanted if paper_id not in to_fetch)
     result = client.fetch_by_ids(to_fetch, progress=lambda d, t: progress("arxiv", d, t))
     for paper_id in result.missing:
@@ -256,13 +262,17 @@ def _records_from_snapshot(
     records: dict[str, PaperRecord] = {}
     for paper_id in _wanted_ids(resolver, lists):
         paper = existing.get(paper_id)
-        if paper is not None and paper.source == "arxiv":
-            report.unchanged.append(paper_id)  # live metadata beats the snapshot's facts
+        if paper is not None and paper.source != "snapshot":
+            report.unchanged.append(paper_id)  # imported or live metadata beats the snapshot
         elif snapshot is not None and paper_id in snapshot.papers:
             records[paper_id] = snapshot.papers[paper_id].record
         else:
             report.failed.append(
-                {"id": paper_id, "reason": "not in the offline snapshot: run refresh online"}
+                {
+                    "id": paper_id,
+                    "reason": "not in the catalogue nor the offline snapshot: run refresh "
+                    "online, or import arXiv metadata that holds it",
+                }
             )
     return records
 
