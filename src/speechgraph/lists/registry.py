@@ -7,6 +7,7 @@ Imports `config`, `errors`, `records`, `sources`, `snapshot`.
 from __future__ import annotations
 
 import hashlib
+import math
 import tomllib
 import urllib.error
 import urllib.request
@@ -15,10 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from speechgraph.catalogue.snapshot import Snapshot
-from speechgraph.config import Settings
+from speechgraph.config import DEFAULT_MAX_LIST_MB, ENVIRONMENT_VARIABLES, Settings
 from speechgraph.errors import ConfigError, ReadingListError
 from speechgraph.lists import parser as sources
 from speechgraph.records import ParsedList
+
+_MB = 1024 * 1024
+_CHUNK = 1 << 20  # characters checked at once for control characters
 
 
 @dataclass(frozen=True)
@@ -71,10 +75,17 @@ def source_from_argument(argument: str) -> ListSource:
     return ListSource(name=path.stem, path=path)
 
 
-def read_list(source: ListSource, *, offline: bool, timeout: float) -> tuple[str, str]:
-    """The list's text and where it came from ("file" or "url")."""
+def read_list(
+    source: ListSource,
+    *,
+    offline: bool,
+    timeout: float,
+    max_list_mb: float = DEFAULT_MAX_LIST_MB,
+) -> tuple[str, str]:
+    """The list's text and where it came from ("file" or "url"). A list over `max_list_mb`
+    (the `max_list_mb` setting) is refused with ReadingListError, never cut short."""
     if source.path is not None and (source.path.exists() or source.url is None or offline):
-        return read_list_file(source.path), "file"
+        return read_list_file(source.path, max_list_mb=max_list_mb), "file"
     if source.url is None:
         raise ReadingListError(f"reading list {source.name} has neither a path nor a URL")
     if offline:
@@ -82,21 +93,33 @@ def read_list(source: ListSource, *, offline: bool, timeout: float) -> tuple[str
             f"reading list {source.url} is a URL and --offline reads no network: "
             "drop --offline or give a local copy"
         )
-    return _download_list(source.url, timeout), "url"
+    max_bytes = int(max_list_mb * _MB)
+    return _download_list(source.url, timeout, max_bytes=max_bytes), "url"
 
 
-def _download_list(url: str, timeout: float) -> str:
+def _download_list(url: str, timeout: float, *, max_bytes: int) -> str:
     request = urllib.request.Request(url, headers={"User-Agent": "speechgraph"})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
-            raw = response.read(20_000_000)
+            raw = response.read(max_bytes + 1)
     except (urllib.error.URLError, TimeoutError, OSError) as error:
         reason = getattr(error, "reason", error)
         raise ReadingListError(
             f"reading list {url} could not be downloaded ({reason}): "
             "check the URL and your connection"
         ) from None
+    if len(raw) > max_bytes:
+        raise ReadingListError(_over_the_limit(url, None, max_bytes / _MB))
     return decode_list_bytes(raw, url)
+
+
+def _over_the_limit(location: str, size: int | None, max_list_mb: float) -> str:
+    # Rounded up, never "64.0 MB, over the limit of 64 MB".
+    shown = f"{math.ceil(size / _MB * 10) / 10:.1f} MB, over" if size is not None else "over"
+    return (
+        f"reading list {location} is {shown} the limit of {max_list_mb:g} MB "
+        f"({ENVIRONMENT_VARIABLES['max_list_mb']}): split the list or raise the limit"
+    )
 
 
 def load_lists(
@@ -106,14 +129,18 @@ def load_lists(
     *,
     offline: bool,
     timeout: float,
+    max_list_mb: float = DEFAULT_MAX_LIST_MB,
 ) -> list[LoadedList]:
-    """Read and parse every list. A configured list that cannot be read falls back to the
-    snapshot's record of it; an extra (--list) list that cannot be read is an error."""
+    """Read and parse every list. A configured list that cannot be read (or is over
+    `max_list_mb`) falls back to the snapshot's record of it; an extra (--list) list that
+    cannot be read is an error."""
     loaded = []
     for source in [*configured, *extra]:
         is_extra = source in extra
         try:
-            text, origin = read_list(source, offline=offline, timeout=timeout)
+            text, origin = read_list(
+                source, offline=offline, timeout=timeout, max_list_mb=max_list_mb
+            )
         except ReadingListError as error:
             recorded = snapshot.lists.get(source.name) if snapshot else None
             if is_extra or recorded is None:
@@ -130,35 +157,51 @@ def load_lists(
 
 
 def _looks_binary(text: str) -> bool:
+    """More than one character in twenty (and more than 8) is a control character."""
     if "\x00" in text:
         return True
-    controls = sum(1 for char in text if not char.isprintable() and char not in "\n\r\t\f")
-    return controls > max(8, len(text) // 20)
+    allowed, controls = max(8, len(text) // 20), 0
+    for start in range(0, len(text), _CHUNK):
+        chunk = text[start : start + _CHUNK]
+        for whitespace in "\n\r\t\f":
+            chunk = chunk.replace(whitespace, " ")
+        if not chunk.isprintable():  # rare: count only then, char by char
+            controls += sum(1 for char in chunk if not char.isprintable())
+            if controls > allowed:
+                return True
+    return False
 
 
-def read_list_file(path: Path) -> str:
+def read_list_file(path: Path, *, max_list_mb: float = DEFAULT_MAX_LIST_MB) -> str:
     """The text of a local reading list.
 
     Raises ReadingListError naming the path when it is missing, a directory, unreadable,
-    binary, or empty.
+    over `max_list_mb` megabytes (checked before reading it), binary, or empty.
     """
     if not path.exists():
         raise ReadingListError(f"reading list {path} does not exist; check the path")
     if path.is_dir():
         raise ReadingListError(f"reading list {path} is a directory; give a Markdown file")
     try:
+        _check_size(path, path.stat().st_size, max_list_mb)
         data = path.read_bytes()
     except OSError as error:
         raise ReadingListError(
             f"cannot read reading list {path} ({error.strerror}); check its permissions"
         ) from error
+    _check_size(path, len(data), max_list_mb)  # a file that grew, or a pipe, after stat
     return decode_list_bytes(data, str(path))
+
+
+def _check_size(path: Path, size: int, max_list_mb: float) -> None:
+    if size > max_list_mb * _MB:
+        raise ReadingListError(_over_the_limit(str(path), size, max_list_mb))
 
 
 def decode_list_bytes(data: bytes, location: str) -> str:
     """The text of a reading list read from a file or a URL; raises ReadingListError naming
     `location` when it is empty or binary."""
-    if not data.strip():
+    if not data or data.isspace():
         raise ReadingListError(f"reading list {location} is empty; add paper links to it")
     try:
         text = data.decode("utf-8-sig")

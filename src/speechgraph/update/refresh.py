@@ -113,7 +113,12 @@ def refresh_catalogue(
         snapshot = load_snapshot(settings.snapshot_file)
     extra = [source_from_argument(argument) for argument in extra_lists]
     lists = load_lists(
-        load_sources(settings), extra, snapshot, offline=offline, timeout=settings.http_timeout
+        load_sources(settings),
+        extra,
+        snapshot,
+        offline=offline,
+        timeout=settings.http_timeout,
+        max_list_mb=settings.max_list_mb,
     )
     store = open_db(settings.db_url)
     try:
