@@ -112,27 +112,37 @@ HOSTILE: dict[str, Callable[[], str]] = {
 }
 
 
+def _memory_kb(field: str) -> int:
+    """VmRSS or VmHWM (peak) of this process in kB. ru_maxrss would not do: on Linux it keeps
+    the peak of the parent that forked the child, which generated the big lists."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
 def _run_case(path: Path) -> dict[str, float | int | str]:
     """In the child: read and parse one list, timing each step and the peak memory."""
     from speechgraph.errors import ReadingListError
     from speechgraph.lists.parser import parse_reading_list
     from speechgraph.lists.registry import read_list_file
 
-    base_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    base_kb = _memory_kb("VmRSS")
     started = time.perf_counter()
     try:
         text = read_list_file(path)
     except ReadingListError as error:
         return {"refused": str(error)}
     read_s = time.perf_counter() - started
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     parsed = parse_reading_list(text, path.stem)
-    parse_s = time.perf_counter() - started
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    parse_s, cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
+    peak_kb = _memory_kb("VmHWM")
     resources = len(parsed.resources) + sum(len(m.resources) for m in parsed.mentions)
     return {
         "read_s": read_s,
         "parse_s": parse_s,
+        "cpu_s": cpu_s,
         "mentions": len(parsed.mentions),
         "resources": resources,
         "peak_mb": (peak_kb - base_kb) / 1024,
@@ -148,24 +158,26 @@ def _measure(path: Path, timeout: float) -> dict[str, float | int | str] | None:
     return dict(json.loads(done.stdout.splitlines()[-1]))
 
 
-def _report(label: str, path: Path, timeout: float) -> None:
+def _report(label: str, path: Path, timeout: float) -> float | None:
+    """Print one case's line; return its parse seconds per MB (None if it did not finish)."""
     size_mb = path.stat().st_size / MB
     result = _measure(path, timeout)
     if result is None:
-        print(f"{label:40} {size_mb:7.1f} MB   did not finish in {timeout:.0f} s", flush=True)
-        return
+        print(f"{label:36} {size_mb:6.1f} MB  did not finish in {timeout:.0f} s", flush=True)
+        return None
     if "refused" in result:
-        print(f"{label:40} {size_mb:7.1f} MB   refused: {result['refused']}", flush=True)
-        return
+        print(f"{label:36} {size_mb:6.1f} MB  refused: {result['refused']}", flush=True)
+        return None
     parse_s, read_s = float(result["parse_s"]), float(result["read_s"])
-    peak = float(result["peak_mb"])
+    cpu_s, peak = float(result["cpu_s"]), float(result["peak_mb"])
     print(
-        f"{label:40} {size_mb:7.1f} MB  parse {parse_s:7.2f} s {size_mb / parse_s:6.2f} MB/s"
-        f"  read+parse {read_s + parse_s:7.2f} s {size_mb / (read_s + parse_s):6.2f} MB/s"
-        f"  peak {peak:7.0f} MB ({peak / size_mb:5.1f}x)"
-        f"  mentions {result['mentions']}",
+        f"{label:36} {size_mb:6.1f} MB  parse {parse_s:6.2f} s {size_mb / parse_s:5.2f} MB/s"
+        f" (cpu {cpu_s:6.2f} s {size_mb / max(cpu_s, 1e-9):5.2f} MB/s)"
+        f"  read+parse {read_s + parse_s:6.2f} s {size_mb / (read_s + parse_s):5.2f} MB/s"
+        f"  peak {peak:6.0f} MB ({peak / size_mb:4.1f}x)  mentions {result['mentions']}",
         flush=True,
     )
+    return parse_s / size_mb
 
 
 def main() -> None:
@@ -182,10 +194,18 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as folder:
         if not arguments.hostile_only:
             print("realistic lists (seed structure, distinct arXiv ids)")
+            per_mb: dict[float, float | None] = {}
             for size in arguments.sizes:
                 path = Path(folder) / f"list-{size:g}mb.md"
                 path.write_text(realistic_list(int(size * MB)), encoding="utf-8")
-                _report(f"{size:g} MB list", path, arguments.timeout)
+                per_mb[size] = _report(f"{size:g} MB list", path, arguments.timeout)
+            smallest = per_mb[min(per_mb)]
+            for size, seconds in per_mb.items():
+                if size != min(per_mb) and smallest and seconds:
+                    print(
+                        f"  seconds per MB at {size:g} MB / at {min(per_mb):g} MB: "
+                        f"{seconds / smallest:.2f} (1.00 is linear)"
+                    )
         if not arguments.no_hostile:
             print("hostile inputs")
             for label, make in HOSTILE.items():
