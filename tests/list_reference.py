@@ -138,6 +138,11 @@ def is_citation(text: str) -> bool:
     return (has_year or has_quote) and has_venue
 
 
+def extract_citation(text: str) -> tuple[str | None, int | None]:
+    with mock.patch.object(prose, "_quoted_title", QUOTED_TITLE.search):
+        return prose.extract_citation(text)
+
+
 def split_label(raw: str) -> tuple[str, int]:
     match = prose._LABEL.match(raw)
     return (match.group(1).strip().lower(), match.end()) if match else ("", 0)

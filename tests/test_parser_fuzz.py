@@ -22,6 +22,8 @@ from list_reference import (
     html_links,
     reference_parse,
 )
+from list_reference import extract_citation as reference_extract_citation
+from list_reference import is_citation as reference_is_citation
 from speechgraph import ids
 from speechgraph.errors import ReadingListError
 from speechgraph.lists import inline, markdown, prose
@@ -285,6 +287,13 @@ def test_arxiv_urls_in_text_match_as_before(text: str) -> None:
 def test_surnames_match_as_before(text: str) -> None:
     before = AUTHOR_SURNAME_FIRST.search(text) is not None
     assert (prose._AUTHOR_SURNAME_FIRST.search(text) is not None) == before
+
+
+@PATTERN_FUZZ
+@given(st.lists(st.one_of(WORDS, CITATIONS), max_size=8).map(" ".join))
+def test_citations_are_recognised_as_before(text: str) -> None:
+    assert prose.is_citation(text) == reference_is_citation(text)
+    assert prose.extract_citation(text) == reference_extract_citation(text)
 
 
 @PATTERN_FUZZ
