@@ -22,7 +22,7 @@ _PARENTHESES = re.compile(r"[()]")
 # Two "[" (or "(") with no closing one between: only then can brackets nest.
 _NESTED_SQUARE = re.compile(r"\[[^\[\]]*+\[")
 _NESTED_ROUND = re.compile(r"\([^()]*+\(")
-_FLAT_LINK = re.compile(r"\[[^\[\]]*+\]\([^()]*+\)")
+_FLAT_LINK = re.compile(r"(!?)\[([^\[\]]*+)\]\(([^()]*+)\)")
 _BARE_URL = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]\"'|]+")
 # Possessive quantifiers where giving characters back can never help a match: the same
 # language as the plain patterns, without their backtracking on hostile lines.
@@ -73,30 +73,18 @@ def _pairs(text: str, pattern: re.Pattern[str], opening: str) -> dict[int, int]:
     return pairs
 
 
-def _markdown_spans(text: str) -> Iterator[_Span]:
+def _is_flat(text: str) -> bool:
+    """True when every bracket closes before the next one opens: each "[" pairs with the
+    next "]" and each "(" with the next ")", so `_FLAT_LINK` reads the line's links."""
+    return not _NESTED_SQUARE.search(text) and not _NESTED_ROUND.search(text)
+
+
+def _nested_spans(text: str) -> Iterator[_Span]:
     """Every Markdown link in document order, each followed by the links inside its label.
 
     A `[` whose label is not followed by `(target)` is plain text, and the brackets inside it
     are read on their own. A link inside a label must close inside that label.
     """
-    if "](" not in text:
-        return iter(())
-    if _NESTED_SQUARE.search(text) or _NESTED_ROUND.search(text):
-        return _nested_spans(text)
-    return _flat_spans(text)
-
-
-def _flat_spans(text: str) -> Iterator[_Span]:
-    """`_nested_spans` for a line where every bracket closes before the next one opens:
-    each "[" pairs with the next "]" and each "(" with the next ")", so one regex reads it."""
-    for match in _FLAT_LINK.finditer(text):
-        opening = match.start()
-        is_image = opening > 0 and text[opening - 1] == "!"
-        closing = text.index("]", opening)
-        yield _Span(opening - is_image, opening, closing, match.end(), is_image, 0)
-
-
-def _nested_spans(text: str) -> Iterator[_Span]:
     squares = _pairs(text, _BRACKETS, "[")
     parentheses = _pairs(text, _PARENTHESES, "(")
     openings = sorted(squares)
@@ -121,7 +109,15 @@ def _nested_spans(text: str) -> Iterator[_Span]:
 
 
 def _markdown_links(text: str) -> Iterator[Link]:
-    for span in _markdown_spans(text):
+    if "](" not in text:
+        return
+    if _is_flat(text):
+        for match in _FLAT_LINK.finditer(text):
+            target = match.group(3).strip()
+            url = target.split(maxsplit=1)[0].strip("<>") if target else ""
+            yield Link(match.group(2), url, match.start(), match.end(), match.group(1) == "!")
+        return
+    for span in _nested_spans(text):
         if span.depth >= MAX_LINK_NESTING:
             continue
         target = text[span.closing + 2 : span.end - 1].strip()
@@ -235,10 +231,12 @@ def replace_links_with_text(text: str) -> str:
     """Markdown links become their text; images disappear (badges, figures)."""
     if "](" not in text:
         return text
+    if _is_flat(text):
+        return _FLAT_LINK.sub(_flat_link_text, text)
     pieces: list[str] = []
     position = 0
     labels_open: list[tuple[int, int]] = []  # (label's "]", link end) of the links we are in
-    for span in _markdown_spans(text):
+    for span in _nested_spans(text):
         while labels_open and labels_open[-1][0] <= span.start:
             closing, end = labels_open.pop()
             pieces.append(text[position:closing])
@@ -259,6 +257,10 @@ def replace_links_with_text(text: str) -> str:
         position = end
     pieces.append(text[position:])
     return "".join(pieces)
+
+
+def _flat_link_text(match: re.Match[str]) -> str:
+    return "" if match.group(1) else match.group(2)
 
 
 def text_outside_links(text: str) -> str:
