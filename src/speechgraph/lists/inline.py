@@ -20,8 +20,7 @@ MAX_LINK_NESTING = 8
 _BRACKETS = re.compile(r"[\[\]]")
 _PARENTHESES = re.compile(r"[()]")
 # Two "[" (or "(") with no closing one between: only then can brackets nest.
-_NESTED_SQUARE = re.compile(r"\[[^\[\]]*+\[")
-_NESTED_ROUND = re.compile(r"\([^()]*+\(")
+_NESTING = re.compile(r"\[[^\[\]]*+\[|\([^()]*+\(")
 _FLAT_LINK = re.compile(r"(!?)\[([^\[\]]*+)\]\(([^()]*+)\)")
 _BARE_URL = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]\"'|]+")
 # Possessive quantifiers where giving characters back can never help a match: the same
@@ -76,7 +75,7 @@ def _pairs(text: str, pattern: re.Pattern[str], opening: str) -> dict[int, int]:
 def _is_flat(text: str) -> bool:
     """True when every bracket closes before the next one opens: each "[" pairs with the
     next "]" and each "(" with the next ")", so `_FLAT_LINK` reads the line's links."""
-    return not _NESTED_SQUARE.search(text) and not _NESTED_ROUND.search(text)
+    return _NESTING.search(text) is None
 
 
 def _nested_spans(text: str) -> Iterator[_Span]:

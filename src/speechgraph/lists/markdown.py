@@ -40,6 +40,8 @@ def _is_lead_then_continuation(raw: bytes) -> bool:
     return True
 
 
+# Runs of non-ASCII characters repeat across a list (the same emoji on every bullet).
+@functools.lru_cache(maxsize=1024)
 def _repair_run(run: str) -> str:
     for codec in _MOJIBAKE_CODECS:
         try:
@@ -74,8 +76,13 @@ def _is_decoration(char: str) -> bool:
     return unicodedata.category(char) in _EMOJI_CATEGORIES
 
 
+@functools.lru_cache(maxsize=1024)
+def _undecorated(run: str) -> str:
+    return "".join(char for char in run if not _is_decoration(char))
+
+
 def _strip_run(match: re.Match[str]) -> str:
-    return "".join(char for char in match.group() if not _is_decoration(char))
+    return _undecorated(match.group())
 
 
 def strip_decorations(text: str) -> str:
@@ -107,6 +114,8 @@ def clean_text(text: str) -> str:
 def forget_recent_lines() -> None:
     """Empty the caches of recently cleaned lines and their links (they may be large)."""
     clean_text.cache_clear()
+    _repair_run.cache_clear()
+    _undecorated.cache_clear()
     inline.forget_recent_lines()
 
 

@@ -205,6 +205,8 @@ class _ListParser:
             self.paper_label_levels.add(self.stack.heading_level())
         found = find_links(raw) if found is None else found
         links = [link for link in found if link.start >= body_start]
+        if not links and not bullet and paper_column is None:
+            return  # a heading or a line of prose without links: nothing to record
         kinds = ["image" if link.is_image else self._kind_of(link.url) for link in links]
         item = Item(
             block, offset, raw, self.section, bullet, index, paper_column, label, body_start,
@@ -321,8 +323,9 @@ class _ListParser:
         outer = [
             kind for link, kind in zip(item.links, item.kinds, strict=True) if not link.is_image
         ]
-        outside = drop_leading_year(item.outside)
-        if outside.strip() or not outer or any(kind != "code" for kind in outer):
+        if not outer or any(kind != "code" for kind in outer):
+            return None, None
+        if drop_leading_year(item.outside).strip():
             return None, None
         name, year = system_name(clean_text(item.links[0].text))
         return (name, year) if is_name(name) else (None, None)
