@@ -1,21 +1,33 @@
-"""Tests for speechgraph.lists.parser: arXiv ids, DOIs, URL kinds, text cleaning, reading files,
-and parsing lists, including the five real seed lists against the verified catalogue."""
+"""Tests for speechgraph.lists.parser: arXiv ids, DOIs, URL kinds, text cleaning, reading files
+(and refusing ones over the size limit), and parsing lists, including the five real seed lists
+against the verified catalogue and against the straightforward reference parser."""
 
 from __future__ import annotations
 
 import csv
 import re
+import threading
 from collections import defaultdict
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
+from list_reference import reference_parse
 from speechgraph import records
+from speechgraph.config import ENVIRONMENT_VARIABLES, Settings
 from speechgraph.errors import InvalidPaperId, ReadingListError
 from speechgraph.ids import find_arxiv_ids_in_text, normalize_arxiv_id, parse_arxiv_url, parse_doi
 from speechgraph.lists.links import classify_url
 from speechgraph.lists.parser import clean_text, parse_reading_list
-from speechgraph.lists.registry import ensure_has_papers, read_list_file
+from speechgraph.lists.registry import (
+    ListSource,
+    ensure_has_papers,
+    load_lists,
+    read_list,
+    read_list_file,
+)
 from speechgraph.records import Mention, ParsedList
 
 SHARED_DIR = Path(__file__).resolve().parents[2] / "shared"
@@ -289,6 +301,94 @@ def test_read_list_file_empty(tmp_path: Path, data: bytes) -> None:
     path.write_bytes(data)
     with pytest.raises(ReadingListError, match=r"empty\.md is empty"):
         read_list_file(path)
+
+
+# --- the size limit ---------------------------------------------------------------------
+
+MB = 1024 * 1024
+LIST_LINE = b"* [Paper](https://arxiv.org/abs/2006.11477)\n"
+
+
+def _list_of(size: int) -> bytes:
+    return (LIST_LINE * (size // len(LIST_LINE) + 1))[:size]
+
+
+def test_max_list_mb_setting_defaults_to_64_and_reads_its_variable(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    assert Settings.load(data_dir=tmp_path).max_list_mb == 64.0
+    assert ENVIRONMENT_VARIABLES["max_list_mb"] == "SPEECHGRAPH_MAX_LIST_MB"
+    monkeypatch.setenv("SPEECHGRAPH_MAX_LIST_MB", "0.5")
+    assert Settings.load(data_dir=tmp_path).max_list_mb == 0.5
+
+
+def test_read_list_file_refuses_a_list_over_the_limit_before_reading_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "huge.md"
+    path.write_bytes(_list_of(MB + MB // 10))
+
+    def never(self: Path) -> bytes:
+        raise AssertionError(f"{self} was read although it is over the limit")
+
+    monkeypatch.setattr(Path, "read_bytes", never)
+    expected = (
+        r"reading list .*huge\.md is 1\.1 MB, over the limit of 1 MB "
+        r"\(SPEECHGRAPH_MAX_LIST_MB\): split the list or raise the limit$"
+    )
+    with pytest.raises(ReadingListError, match=expected):
+        read_list_file(path, max_list_mb=1)
+
+
+def test_read_list_file_reads_a_list_at_the_limit_whole(tmp_path: Path) -> None:
+    path = tmp_path / "full.md"
+    path.write_bytes(_list_of(MB // 4))
+    text = read_list_file(path, max_list_mb=0.25)
+    assert len(text) == MB // 4
+    assert len(parse_reading_list(text, "full").mentions) == MB // 4 // len(LIST_LINE)
+
+
+def test_an_extra_list_over_the_limit_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "extra.md"
+    path.write_bytes(_list_of(2048))
+    source = ListSource("extra", path=path)
+    with pytest.raises(ReadingListError, match="SPEECHGRAPH_MAX_LIST_MB"):
+        load_lists([], [source], offline=True, timeout=1, max_list_mb=0.001)
+    [loaded] = load_lists([], [source], offline=True, timeout=1, max_list_mb=0.01)
+    assert len(loaded.parsed.mentions) == 2048 // len(LIST_LINE)
+
+
+@pytest.fixture
+def list_server() -> Iterator[str]:
+    """A local server of one 2 KB reading list, at /list.md."""
+    body = _list_of(2048)
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/list.md"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_read_list_refuses_a_url_over_the_limit(list_server: str) -> None:
+    source = ListSource("remote", url=list_server)
+    with pytest.raises(ReadingListError, match=r"over the limit .*SPEECHGRAPH_MAX_LIST_MB"):
+        read_list(source, offline=False, timeout=5, max_list_mb=0.001)
+    text, origin = read_list(source, offline=False, timeout=5, max_list_mb=0.01)
+    assert (len(text), origin) == (2048, "url")
 
 
 def test_ensure_has_papers() -> None:
@@ -585,6 +685,17 @@ def _same_reference(mention: Mention, written: str) -> bool:
 
 def test_seed_lists_are_all_present() -> None:
     assert sorted(_seed_files()) == ["000", "001", "002", "003", "004"]
+
+
+def test_seed_lists_parse_as_the_straightforward_reference_does(
+    seed_lists: dict[str, ParsedList],
+) -> None:
+    # The linear-time parser must read every seed list exactly as the rules written the
+    # obvious way do: every mention, resource, section, line and title.
+    for prefix, path in _seed_files().items():
+        expected = reference_parse(read_list_file(path), path.stem)
+        assert seed_lists[prefix] == expected, prefix
+    assert sum(len(parsed.mentions) for parsed in seed_lists.values()) > 100
 
 
 def test_seed_lists_link_every_catalogue_arxiv_id(seed_lists: dict[str, ParsedList]) -> None:

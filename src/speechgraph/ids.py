@@ -19,7 +19,13 @@ _ARXIV_PATH = re.compile(
     rf"^/(?:abs|pdf|html|format|ps|src|e-print|view)/(?:arxiv:)?{_ID_WITH_VERSION}", re.I
 )
 _ARXIV_IN_TEXT = re.compile(rf"\barxiv:\s?{_ID_WITH_VERSION}", re.I)
-_ARXIV_URL_IN_TEXT = re.compile(r"(?:https?://)?(?:[\w-]+\.)*(?:arxiv|ar5iv)\.org/[^\s)\]>\"']+")
+# Host labels are read only from where a host starts (not mid-label, not right after "label."):
+# a URL found from inside a host is found from its start first, and a long word or "a.a.a..."
+# is read once instead of once per character. The empty branch keeps "xarxiv.org/..." matching.
+_ARXIV_URL_IN_TEXT = re.compile(
+    r"(?:https?://(?:[\w-]++\.)*|(?<![\w-])(?<![\w-]\.)(?:[\w-]++\.)*|)"
+    r"(?:arxiv|ar5iv)\.org/[^\s)\]>\"']+"
+)
 _BARE_ID = re.compile(rf"^(?:arxiv:)?{_ID_WITH_VERSION}$", re.I)
 _DOI = re.compile(r"\b10\.\d{4,9}/[^\s\"<>]+")
 

@@ -1,20 +1,24 @@
 """Reading Markdown the way hand-written reading lists use it: mojibake repair and text
-cleaning, links in every form (Markdown, HTML, bare URLs), and the line structure
-(front matter, headings, bullets with continuations, table rows).
+cleaning, and the line structure (front matter, headings, bullets with continuations, table
+rows), each in one pass over the text.
 
-Imports only the standard library; `prose` reads what an item's text says, and `sources`
-builds mentions on top of both.
+Imports the standard library and `inline` (links in a line); `prose` reads what an item's
+text says, and `parser` builds mentions on top of both.
 """
 
 from __future__ import annotations
 
 import bisect
+import functools
 import html
 import re
 import unicodedata
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from enum import Enum
+
+from speechgraph.lists import inline
+from speechgraph.lists.inline import replace_links_with_text
 
 # Mis-decoded UTF-8 seen in real lists: Windows-1252, Turkish Windows-1254 (emoji as
 # "ğŸ¥‘") and Mac Roman ("Hautam√§ki"). Latin-1 comes last as the catch-all.
@@ -23,12 +27,6 @@ _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f]+")
 _EMOJI_CATEGORIES = {"So", "Sk", "Co", "Cn", "Cs", "Cf", "Me"}
 _HTML_TAG = re.compile(r"</?[A-Za-z][A-Za-z0-9]*(?:\s[^<>]*)?/?>")
 _EMPHASIS = re.compile(r"\*+|`+|~~|(?<!\w)__|__(?!\w)")
-_BARE_URL = re.compile(r"(?:https?://|www\.)[^\s<>()\[\]\"'|]+")
-_HTML_SRC = re.compile(
-    r"<(iframe|img|embed|source|video)\b[^>]*?\bsrc\s*=\s*[\"']([^\"']+)[\"'][^>]*>", re.I
-)
-_HTML_ANCHOR = re.compile(r"<a\b[^>]*?\bhref\s*=\s*[\"']([^\"']+)[\"'][^>]*>(.*?)</a>", re.I)
-_HTML_TITLE = re.compile(r"\btitle\s*=\s*[\"']([^\"']*)[\"']", re.I)
 
 
 def _is_lead_then_continuation(raw: bytes) -> bool:
@@ -42,6 +40,8 @@ def _is_lead_then_continuation(raw: bytes) -> bool:
     return True
 
 
+# Runs of non-ASCII characters repeat across a list (the same emoji on every bullet).
+@functools.lru_cache(maxsize=1024)
 def _repair_run(run: str) -> str:
     for codec in _MOJIBAKE_CODECS:
         try:
@@ -63,6 +63,8 @@ def _repair_run(run: str) -> str:
 
 def repair_mojibake(text: str) -> str:
     """Undo UTF-8 that was read as a legacy 8-bit encoding, one non-ASCII run at a time."""
+    if text.isascii():
+        return text
     return _NON_ASCII_RUN.sub(lambda match: _repair_run(match.group()), text)
 
 
@@ -74,118 +76,47 @@ def _is_decoration(char: str) -> bool:
     return unicodedata.category(char) in _EMOJI_CATEGORIES
 
 
+@functools.lru_cache(maxsize=1024)
+def _undecorated(run: str) -> str:
+    return "".join(char for char in run if not _is_decoration(char))
+
+
+def _strip_run(match: re.Match[str]) -> str:
+    return _undecorated(match.group())
+
+
 def strip_decorations(text: str) -> str:
     """Remove emoji, pictographs and other symbols that decorate headings and bullets."""
-    return "".join(char for char in text if not _is_decoration(char))
+    return text if text.isascii() else _NON_ASCII_RUN.sub(_strip_run, text)
 
 
+@functools.lru_cache(maxsize=32)
 def clean_text(text: str) -> str:
     """Plain readable text: mojibake repaired; emoji, HTML tags and entities, Markdown
     links (kept as their text), emphasis and backticks removed; whitespace collapsed."""
-    text = repair_mojibake(text)
+    # Each step is skipped when its marker is absent: most items are short and plain.
+    is_ascii = text.isascii()
+    if not is_ascii:
+        text = repair_mojibake(text)
     text = replace_links_with_text(text)
-    text = _HTML_TAG.sub(" ", text)
-    text = html.unescape(text)
-    text = _EMPHASIS.sub("", text)
-    text = strip_decorations(text)
+    if "<" in text:
+        text = _HTML_TAG.sub(" ", text)
+    if "&" in text:
+        text = html.unescape(text)
+        is_ascii = text.isascii()
+    if "*" in text or "`" in text or "~" in text or "_" in text:
+        text = _EMPHASIS.sub("", text)
+    if not is_ascii:
+        text = strip_decorations(text)
     return " ".join(text.split())
 
 
-@dataclass(frozen=True)
-class Link:
-    """A link found in a line; `start`/`end` are offsets into that line."""
-
-    text: str
-    url: str
-    start: int
-    end: int
-    is_image: bool = False
-
-
-def _matching(text: str, start: int, opening: str, closing: str) -> int | None:
-    depth = 0
-    for index in range(start, len(text)):
-        if text[index] == opening:
-            depth += 1
-        elif text[index] == closing:
-            depth -= 1
-            if depth == 0:
-                return index
-    return None
-
-
-def _markdown_links(text: str, offset: int = 0) -> Iterator[Link]:
-    index = text.find("[")
-    while index != -1:
-        close = _matching(text, index, "[", "]")
-        if close is None or not text.startswith("(", close + 1):
-            index = text.find("[", index + 1)
-            continue
-        url_end = _matching(text, close + 1, "(", ")")
-        if url_end is None:
-            index = text.find("[", index + 1)
-            continue
-        target = text[close + 2 : url_end].strip()
-        url = target.split()[0].strip("<>") if target else ""
-        is_image = index > 0 and text[index - 1] == "!"
-        start = index - 1 if is_image else index
-        label = text[index + 1 : close]
-        yield Link(label, url, offset + start, offset + url_end + 1, is_image)
-        yield from _markdown_links(label, offset + index + 1)
-        index = text.find("[", url_end + 1)
-
-
-def _html_links(text: str) -> Iterator[Link]:
-    for match in _HTML_SRC.finditer(text):
-        title = _HTML_TITLE.search(match.group())
-        yield Link(
-            title.group(1) if title else "",
-            match.group(2),
-            match.start(),
-            match.end(),
-            is_image=match.group(1).lower() == "img",
-        )
-    for match in _HTML_ANCHOR.finditer(text):
-        yield Link(match.group(2), match.group(1), match.start(), match.end())
-
-
-def find_links(text: str) -> list[Link]:
-    """Every link in `text`, in order: Markdown links and images (nested ones too),
-    HTML `src`/`href` attributes, and bare URLs outside those."""
-    links = [*_markdown_links(text), *_html_links(text)]
-    taken = [(link.start, link.end) for link in links]
-    for match in _BARE_URL.finditer(text):
-        if any(start <= match.start() < end for start, end in taken):
-            continue
-        url = match.group().rstrip(".,;:!?")
-        links.append(Link(url, url, match.start(), match.start() + len(url)))
-    return sorted(links, key=lambda link: (link.start, -link.end))
-
-
-def replace_links_with_text(text: str) -> str:
-    """Markdown links become their text; images disappear (badges, figures)."""
-    links = list(_markdown_links(text))
-    outermost = [
-        link
-        for link in links
-        if not any(other.start < link.start and link.end <= other.end for other in links)
-    ]
-    for link in sorted(outermost, key=lambda item: -item.start):
-        replacement = "" if link.is_image else replace_links_with_text(link.text)
-        text = text[: link.start] + replacement + text[link.end :]
-    return text
-
-
-def text_outside_links(text: str) -> str:
-    """`text` with every link span removed."""
-    spans = sorted((link.start, link.end) for link in find_links(text))
-    kept, position = [], 0
-    for start, end in spans:
-        if start >= position:
-            kept.append(text[position:start])
-            position = end
-    kept.append(text[position:])
-    return " ".join(kept)
+def forget_recent_lines() -> None:
+    """Empty the caches of recently cleaned lines and their links (they may be large)."""
+    clean_text.cache_clear()
+    _repair_run.cache_clear()
+    _undecorated.cache_clear()
+    inline.forget_recent_lines()
 
 
 class BlockKind(Enum):
@@ -196,24 +127,20 @@ class BlockKind(Enum):
     TEXT = "text"
 
 
-@dataclass
+@dataclass(slots=True)
 class SourceLine:
     """One logical line: a physical line, plus any lines joined onto it."""
 
     text: str
     number: int
-    breaks: list[int] = field(default_factory=list)
+    breaks: Sequence[int] = ()  # where each joined line starts in `text`
 
     def line_at(self, offset: int) -> int:
         """The 1-based physical line number holding character `offset`."""
         return self.number + bisect.bisect_right(self.breaks, offset)
 
-    def extend(self, more: str) -> None:
-        self.breaks.append(len(self.text) + 1)
-        self.text = f"{self.text} {more.strip()}"
 
-
-@dataclass
+@dataclass(slots=True)
 class Block:
     """A classified logical line; `start` is where its content begins in `source.text`."""
 
@@ -227,16 +154,25 @@ class Block:
     def content(self) -> str:
         return self.source.text[self.start :]
 
+    @property
+    def depth(self) -> int:
+        # Markdown nests a bullet only when it is indented past its parent's marker.
+        return self.indent // 2
+
 
 PSEUDO_HEADING_LEVEL = 7
-_HEADING = re.compile(r"^ {0,3}(#{1,6})\s+(.*?)\s*#*\s*$")
+# Only where a heading's text starts matters: everything after the marker is its content.
+_HEADING = re.compile(r" {0,3}(#{1,6})\s+")
 _BULLET = re.compile(r"^(\s*)(?:[-*+]|\d{1,3}[.)])\s+")
 _BOLD_ONLY = re.compile(r"^\s*(\*\*|__)(?P<text>[^*_]+?)\1\s*(?:<br\s*/?>\s*)*$", re.I)
 _RULE = re.compile(r"^\s*(?:-{3,}|\*{3,}|_{3,})\s*$")
+_TABLE_SEPARATOR = re.compile(r"[\s:|-]+")
 
 
 def bold_heading_text(content: str) -> str | None:
     """The text of a line that is all bold (`**Overview**`), unless it is a label ending ':'."""
+    if "**" not in content and "__" not in content:
+        return None
     match = _BOLD_ONLY.match(content)
     if match is None or match.group("text").strip().endswith(":"):
         return None
@@ -252,20 +188,29 @@ def _front_matter_end(lines: list[str]) -> int:
     return 0
 
 
+def _closes_more_than_opens(line: str) -> bool:
+    return line.count("]") > line.count("[")
+
+
 def _logical_lines(lines: list[str], first: int) -> Iterator[SourceLine]:
     index = first
     while index < len(lines):
-        source = SourceLine(lines[index], index + 1)
+        text, number = lines[index], index + 1
         index += 1
+        unclosed = text.count("[") - text.count("]")
+        if unclosed <= 0 or index == len(lines) or not _closes_more_than_opens(lines[index]):
+            yield SourceLine(text, number)
+            continue
         # A link text broken over lines: "[Title ...\n](https://...)".
-        while (
-            source.text.count("[") > source.text.count("]")
-            and index < len(lines)
-            and lines[index].count("]") > lines[index].count("[")
-        ):
-            source.extend(lines[index])
+        parts, breaks, length = [text], [], len(text)
+        while unclosed > 0 and index < len(lines) and _closes_more_than_opens(lines[index]):
+            part = lines[index].strip()
+            unclosed += part.count("[") - part.count("]")
+            breaks.append(length + 1)
+            parts.append(part)
+            length += 1 + len(part)
             index += 1
-        yield source
+        yield SourceLine(" ".join(parts), number, breaks)
 
 
 def _indent_of(text: str) -> int:
@@ -275,13 +220,16 @@ def _indent_of(text: str) -> int:
 
 def _classify(source: SourceLine) -> Block:
     text = source.text
-    if not text.strip() or _RULE.match(text):
+    stripped = text.strip()
+    # Each pattern is tried only where the line's first character allows it.
+    first = stripped[:1]
+    if not stripped or (first in "-*_" and _RULE.match(text)):
         return Block(BlockKind.BLANK, source)
-    if match := _HEADING.match(text):
-        return Block(BlockKind.HEADING, source, match.start(2), level=len(match.group(1)))
+    if first == "#" and (match := _HEADING.match(text)):
+        return Block(BlockKind.HEADING, source, match.end(), level=len(match.group(1)))
     if bold_heading_text(text) is not None:
         return Block(BlockKind.HEADING, source, 0, level=PSEUDO_HEADING_LEVEL)
-    if match := _BULLET.match(text):
+    if (first in "-*+" or first.isdecimal()) and (match := _BULLET.match(text)):
         return Block(BlockKind.BULLET, source, match.end(), indent=_indent_of(text))
     stripped = text.lstrip()
     start = len(text) - len(stripped)
@@ -292,11 +240,21 @@ def _classify(source: SourceLine) -> Block:
     return Block(BlockKind.TEXT, source, start, indent=_indent_of(text))
 
 
+def _join_continuations(block: Block, continuations: list[str]) -> None:
+    source = block.source
+    breaks, length = list(source.breaks), len(source.text)
+    for part in continuations:
+        breaks.append(length + 1)
+        length += 1 + len(part)
+    source.text, source.breaks = " ".join([source.text, *continuations]), breaks
+
+
 def split_blocks(text: str) -> list[Block]:
     """Classify every line of a list, skipping YAML front matter and joining indented
     continuation lines onto the bullet they continue."""
     lines = text.splitlines()
     blocks: list[Block] = []
+    continuations: list[str] = []  # lines that continue the last bullet, joined once at its end
     for source in _logical_lines(lines, _front_matter_end(lines)):
         block = _classify(source)
         previous = blocks[-1] if blocks else None
@@ -306,17 +264,51 @@ def split_blocks(text: str) -> list[Block]:
             and previous.kind is BlockKind.BULLET
             and block.indent > previous.indent
         ):
-            previous.source.breaks.append(len(previous.source.text) + 1)
-            previous.source.text = f"{previous.source.text} {block.content.strip()}"
+            continuations.append(block.content.strip())
             continue
+        if continuations and previous is not None:
+            _join_continuations(previous, continuations)
+            continuations = []
         blocks.append(block)
+    if continuations:
+        _join_continuations(blocks[-1], continuations)
     return blocks
+
+
+def next_non_blank(blocks: Sequence[Block]) -> list[int]:
+    """For each block, the index of the first non-blank block after it (len(blocks) if none)."""
+    following, upcoming = [len(blocks)] * len(blocks), len(blocks)
+    for index in range(len(blocks) - 1, -1, -1):
+        following[index] = upcoming
+        if blocks[index].kind is not BlockKind.BLANK:
+            upcoming = index
+    return following
+
+
+def bullet_siblings(blocks: Sequence[Block]) -> dict[int, list[int]]:
+    """For each bullet, the bullets of its list at its depth (itself included): those reached
+    past blank lines and deeper bullets, before a shallower bullet or any other line."""
+    siblings: dict[int, list[int]] = {}
+    open_lists: list[tuple[int, list[int]]] = []  # (depth, bullets so far), deepest last
+    for index, block in enumerate(blocks):
+        if block.kind is BlockKind.BLANK:
+            continue
+        if block.kind is not BlockKind.BULLET:
+            open_lists.clear()
+            continue
+        while open_lists and open_lists[-1][0] > block.depth:
+            open_lists.pop()
+        if not open_lists or open_lists[-1][0] < block.depth:
+            open_lists.append((block.depth, []))
+        open_lists[-1][1].append(index)
+        siblings[index] = open_lists[-1][1]
+    return siblings
 
 
 def table_cells(row: str) -> list[tuple[int, str]]:
     """Cells of a Markdown table row as (offset in row, raw cell text)."""
     stripped = row.strip()
-    base = row.index(stripped) if stripped else 0
+    base = len(row) - len(row.lstrip()) if stripped else 0
     if stripped.startswith("|"):
         stripped, base = stripped[1:], base + 1
     if stripped.endswith("|"):
@@ -329,4 +321,5 @@ def table_cells(row: str) -> list[tuple[int, str]]:
 
 
 def is_table_separator(row: str) -> bool:
-    return bool(re.fullmatch(r"\s*\|?[\s:|-]+\|?\s*", row)) and "-" in row
+    # The same rows as `\s*\|?[\s:|-]+\|?\s*`, which backtracks on long runs of spaces.
+    return "-" in row and _TABLE_SEPARATOR.fullmatch(row) is not None

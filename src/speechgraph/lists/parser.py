@@ -1,32 +1,37 @@
 """Reading lists -> mentions: arXiv ids in every URL form, DOIs, publisher links, text-only
 citations, and the non-paper resources around them.
 
-Pure functions over text; reading files and URLs is `lists`' job. Imports `records`,
-`errors`, `links`, `markdown` and `prose` only.
+One pass over the list's blocks; every look around a block (the next line, a bullet's
+siblings, the mentions under a heading) is precomputed or cached, so parsing takes time
+linear in the list. Pure functions over text; reading files and URLs is `registry`'s job.
+Imports `records`, `ids`, `text` and the `lists` modules `links`, `inline`, `items`,
+`markdown`, `paths` and `prose` only.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import Any
 
 from speechgraph import records
 from speechgraph.ids import find_arxiv_ids_in_text, parse_arxiv_url, parse_doi
+from speechgraph.lists.inline import Link, find_links
+from speechgraph.lists.items import Item
 from speechgraph.lists.links import classify_url, is_research_blog
 from speechgraph.lists.markdown import (
     PSEUDO_HEADING_LEVEL,
     Block,
     BlockKind,
-    Link,
     bold_heading_text,
+    bullet_siblings,
     clean_text,
-    find_links,
+    forget_recent_lines,
     is_table_separator,
+    next_non_blank,
     split_blocks,
     table_cells,
-    text_outside_links,
 )
+from speechgraph.lists.paths import ItemsBySection, MarkedPaths, SectionStack
 from speechgraph.lists.prose import (
     drop_leading_year,
     extract_citation,
@@ -42,8 +47,6 @@ from speechgraph.records import Mention, ParsedList, Resource
 from speechgraph.text import word_set
 
 __all__ = ["clean_text", "parse_reading_list"]
-
-# --- parsing a list ------------------------------------------------------------------
 
 _PAPER_KINDS = {"arxiv": records.ARXIV, "doi": records.DOI, "publisher": records.PUBLISHER}
 _RESOURCE_LABELS = dict(
@@ -65,52 +68,28 @@ _EMPTY_CELLS = frozenset(["", "-", "tbd", "n/a", "todo", "none"])
 _GROUP_LEVEL = 10  # bullet groups nest below headings (1-6) and bold pseudo-headings (7)
 
 
-@dataclass
-class _Item:
-    """One bullet, line, heading or table cell, with its links already classified."""
-
-    block: Block
-    offset: int  # where `raw` starts in the block's logical line
-    raw: str
-    section: str
-    bullet: bool = False
-    index: int | None = None
-    paper_column: bool | None = None  # None outside tables
-    label: str = ""
-    body_start: int = 0
-    links: list[Link] = field(default_factory=list)
-    kinds: list[str] = field(default_factory=list)
-
-    @property
-    def body(self) -> str:
-        return self.raw[self.body_start :]
-
-    def line_at(self, position: int) -> int:
-        return self.block.source.line_at(self.offset + position)
-
-
-def _depth(block: Block) -> int:
-    # Markdown nests a bullet only when it is indented past its parent's marker.
-    return block.indent // 2
-
-
 class _ListParser:
     """One pass over a list's blocks, keeping the heading path and each section's last
     paper mention, to which the non-paper links that follow are attached."""
 
     def __init__(self, list_name: str, blocks: list[Block]) -> None:
         self.list_name, self.blocks = list_name, blocks
-        self.stack: list[tuple[int, str]] = []
+        self.following = next_non_blank(blocks)
+        self.siblings = bullet_siblings(blocks)
+        self.stack = SectionStack(PSEUDO_HEADING_LEVEL - 1)
         self.mentions: list[Mention] = []
         self.resources: list[Resource] = []
-        self.sections: list[str] = []
         self.last_mention: dict[str, Mention] = {}
         self.headings: list[tuple[int, str, str, int]] = []  # level, path, title, line
         self.paper_label_levels: set[int] = set()
+        self._groups: dict[int, bool] = {}
+        self._cited_siblings: dict[int, tuple[int, set[int]]] = {}
+        self._section_words: dict[tuple[str, str], bool] = {}
+        self._url_kinds: dict[str, str] = {}
 
     @property
     def section(self) -> str:
-        return " > ".join(title for _, title in self.stack if title)
+        return self.stack.path
 
     def parse(self) -> ParsedList:
         index = 0
@@ -124,71 +103,65 @@ class _ListParser:
             elif block.kind is BlockKind.BULLET:
                 self._bullet(index)
             elif block.kind is BlockKind.TEXT:
-                self._pop(_GROUP_LEVEL)
+                self.stack.pop(_GROUP_LEVEL)
                 self._item(block, block.start, block.content)
             index += 1
         self._add_named_sections()
         self.mentions.sort(key=lambda mention: mention.line)
-        return ParsedList(self.list_name, self.mentions, self.resources, self.sections)
+        return ParsedList(self.list_name, self.mentions, self.resources, self.stack.sections)
 
     # structure: headings, bullet groups, tables
-
-    def _pop(self, level: int) -> None:
-        while self.stack and self.stack[-1][0] >= level:
-            self.stack.pop()
-
-    def _push(self, level: int, title: str) -> None:
-        self._pop(level)
-        self.stack.append((level, title.rstrip(":").strip()))
-        if self.section and self.section not in self.sections:
-            self.sections.append(self.section)
 
     def _heading(self, block: Block) -> None:
         raw = block.content
         if block.level == PSEUDO_HEADING_LEVEL:
             raw = bold_heading_text(raw) or raw
-        self._push(block.level, clean_text(raw))
+        self.stack.push(block.level, clean_text(raw))
         if block.level < PSEUDO_HEADING_LEVEL:
-            heading = (block.level, self.section, self.stack[-1][1], block.source.number)
+            heading = (block.level, self.section, self.stack.title, block.source.number)
             self.headings.append(heading)
         self._item(block, block.start, block.content)
 
     def _is_group(self, index: int) -> bool:
-        content = self.blocks[index].content
-        if bold_heading_text(content) is not None:
-            return True
-        following = [b for b in self.blocks[index + 1 :] if b.kind is not BlockKind.BLANK][:1]
-        has_children = any(
-            b.kind is BlockKind.BULLET and _depth(b) > _depth(self.blocks[index]) for b in following
+        """A bullet that titles the bullets under it: all bold, or with deeper bullets next
+        and neither a link nor a citation of its own."""
+        if (known := self._groups.get(index)) is not None:
+            return known
+        block = self.blocks[index]
+        content = block.content
+        following = self.following[index]
+        has_children = (
+            following < len(self.blocks)
+            and self.blocks[following].kind is BlockKind.BULLET
+            and self.blocks[following].depth > block.depth
         )
-        return has_children and not find_links(content) and not is_citation(clean_text(content))
+        is_group = bold_heading_text(content) is not None or (
+            has_children and not find_links(content) and not is_citation(clean_text(content))
+        )
+        self._groups[index] = is_group
+        return is_group
 
     def _bullet(self, index: int) -> None:
         block = self.blocks[index]
-        self._pop(_GROUP_LEVEL + _depth(block))
+        self.stack.pop(_GROUP_LEVEL + block.depth)
         if self._is_group(index):
             title = bold_heading_text(block.content) or block.content
-            self._push(_GROUP_LEVEL + _depth(block), clean_text(title))
+            self.stack.push(_GROUP_LEVEL + block.depth, clean_text(title))
         else:
             self._item(block, block.start, block.content, bullet=True, index=index)
 
     def _siblings_are_citations(self, index: int) -> bool:
-        depth, siblings = _depth(self.blocks[index]), []
-        for step in (-1, 1):
-            position = index + step
-            while 0 <= position < len(self.blocks):
-                block = self.blocks[position]
-                is_bullet = block.kind is BlockKind.BULLET
-                if is_bullet and _depth(block) == depth:
-                    siblings.append(position)
-                elif block.kind is not BlockKind.BLANK and not (
-                    is_bullet and _depth(block) > depth
-                ):
-                    break
-                position += step
-        siblings = [position for position in siblings if not self._is_group(position)]
-        cited = [i for i in siblings if is_citation(clean_text(self.blocks[i].content))]
-        return bool(cited) and len(cited) * 2 >= len(siblings)
+        """True when at least half of the bullet's other siblings (groups aside) are
+        citations, and one is. Counted once per list of siblings."""
+        family = self.siblings[index]
+        if family[0] not in self._cited_siblings:
+            items = [i for i in family if not self._is_group(i)]
+            cited = {i for i in items if is_citation(clean_text(self.blocks[i].content))}
+            self._cited_siblings[family[0]] = (len(items), cited)
+        items_count, cited = self._cited_siblings[family[0]]
+        others = items_count - (not self._is_group(index))
+        cited_others = len(cited) - (index in cited)
+        return cited_others > 0 and cited_others * 2 >= others
 
     def _table(self, index: int) -> int:
         end = index
@@ -197,17 +170,21 @@ class _ListParser:
         rows = self.blocks[index:end]
         if len(rows) > 1 and is_table_separator(rows[1].content):
             rows = rows[2:]
-        self._pop(_GROUP_LEVEL)
+        self.stack.pop(_GROUP_LEVEL)
+        cells = [
+            (row, column, offset, cell, find_links(cell))
+            for row in rows
+            for column, (offset, cell) in enumerate(table_cells(row.content))
+        ]
         # A column where some row links a paper names papers in its other rows too.
         paper_columns = {
             column
-            for row in rows
-            for column, (_, cell) in enumerate(table_cells(row.content))
-            if any(classify_url(link.url) in _PAPER_KINDS for link in find_links(cell))
+            for _, column, _, _, links in cells
+            if any(self._kind_of(link.url) in _PAPER_KINDS for link in links)
         }
-        for row in rows:
-            for column, (offset, cell) in enumerate(table_cells(row.content)):
-                self._item(row, row.start + offset, cell, paper_column=column in paper_columns)
+        for row, column, offset, cell, links in cells:
+            in_paper_column = column in paper_columns
+            self._item(row, row.start + offset, cell, paper_column=in_paper_column, found=links)
         return end
 
     # items
@@ -221,14 +198,17 @@ class _ListParser:
         bullet: bool = False,
         index: int | None = None,
         paper_column: bool | None = None,
+        found: list[Link] | None = None,
     ) -> None:
         label, body_start = split_label(raw)
         if label in _PAPER_LABELS:
-            levels = [level for level, _ in self.stack if level < PSEUDO_HEADING_LEVEL]
-            self.paper_label_levels.add(max(levels, default=0))
-        links = [link for link in find_links(raw) if link.start >= body_start]
-        kinds = ["image" if link.is_image else classify_url(link.url) for link in links]
-        item = _Item(
+            self.paper_label_levels.add(self.stack.heading_level())
+        found = find_links(raw) if found is None else found
+        links = [link for link in found if link.start >= body_start]
+        if not links and not bullet and paper_column is None:
+            return  # a heading or a line of prose without links: nothing to record
+        kinds = ["image" if link.is_image else self._kind_of(link.url) for link in links]
+        item = Item(
             block, offset, raw, self.section, bullet, index, paper_column, label, body_start,
             links, kinds,
         )  # fmt: skip
@@ -244,37 +224,47 @@ class _ListParser:
                 current = self._add(self._link_mention(item, link, kind))
                 continue
             kind = "image" if kind == "image" else _RESOURCE_LABELS.get(label, kind)
-            text = clean_text(link.text) or clean_text(text_outside_links(item.body))
+            text = clean_text(link.text) or item.outside
             resource = Resource(link.url, kind, text, item.section, item.line_at(link.start))
             (current.resources if current else self.resources).append(resource)
+
+    def _kind_of(self, url: str) -> str:
+        if (kind := self._url_kinds.get(url)) is None:
+            kind = self._url_kinds[url] = classify_url(url)
+        return kind
 
     def _add(self, mention: Mention) -> Mention:
         self.mentions.append(mention)
         self.last_mention[mention.section] = mention
         return mention
 
-    def _is_paper_link(self, item: _Item, link: Link, kind: str) -> bool:
+    def _is_paper_link(self, item: Item, link: Link, kind: str) -> bool:
         if link.is_image or item.label in _RESOURCE_LABELS:
             return False
         if kind in _PAPER_KINDS:
-            return not _NO_PAPERS_HERE.search(item.section)
+            return not self._section_says(_NO_PAPERS_HERE, item.section)
         if item.label in _PAPER_LABELS:
             return kind in ("blog", "docs", "other")
         return item.bullet and kind == "blog" and is_research_blog(link.url)
 
-    def _new(self, item: _Item, position: int, kind: str, **fields: Any) -> Mention:
+    def _section_says(self, words: re.Pattern[str], section: str) -> bool:
+        """Whether `section` holds one of `words`; asked once per section, not per link."""
+        if (known := self._section_words.get((words.pattern, section))) is None:
+            known = self._section_words[words.pattern, section] = bool(words.search(section))
+        return known
+
+    def _new(self, item: Item, position: int, kind: str, **fields: Any) -> Mention:
         line = item.line_at(position)
         return Mention(self.list_name, item.section, kind=kind, line=line, **fields)
 
-    def _link_mention(self, item: _Item, link: Link, url_kind: str) -> Mention:
+    def _link_mention(self, item: Item, link: Link, url_kind: str) -> Mention:
         link_text = clean_text(link.text)
-        outside = clean_text(text_outside_links(item.body))
         kind = _PAPER_KINDS.get(url_kind, records.TEXT)
         title, year = None, None
         if is_citation(link_text):
             title, year = extract_citation(link_text)
-        elif kind != records.ARXIV and is_citation(outside):
-            title, year = extract_citation(outside)
+        elif kind != records.ARXIV and item.outside_citation is not None:
+            title, year = item.outside_citation
         elif kind != records.ARXIV and is_title_like(link_text):
             title = link_text
         arxiv = parse_arxiv_url(link.url) if kind == records.ARXIV else None
@@ -282,13 +272,13 @@ class _ListParser:
             item, link.start, kind, link_text=link_text, url=link.url,
             arxiv_id=arxiv[0] if arxiv else None, version=arxiv[1] if arxiv else None,
             doi=parse_doi(link.url) if kind != records.ARXIV else None, title=title,
-            year=year or leading_year(clean_text(item.body)),
-            reference=(clean_text(item.raw) if item.paper_column is not None else "")
-            or link_text or outside,
+            year=year or leading_year(item.clean_body),
+            reference=(item.clean_raw if item.paper_column is not None else "")
+            or link_text or item.outside,
         )  # fmt: skip
 
-    def _text_mentions(self, item: _Item) -> list[Mention]:
-        text = clean_text(item.body)
+    def _text_mentions(self, item: Item) -> list[Mention]:
+        text = item.clean_body
         if is_citation(text):
             title, year = extract_citation(text)
             anchor = re.search(r"\((?:19|20)\d\d|\"", item.raw)
@@ -300,7 +290,7 @@ class _ListParser:
                 )
                 for paper_id, version in find_arxiv_ids_in_text(text)
             ] or [self._new(item, position, records.TEXT, **fields)]
-        if not text or _NO_NAMES_HERE.search(item.section):
+        if not text or self._section_says(_NO_NAMES_HERE, item.section):
             return []
         title, year = self._named_thing(item, text)
         if title is None:
@@ -318,7 +308,7 @@ class _ListParser:
             )
         ]
 
-    def _named_thing(self, item: _Item, text: str) -> tuple[str | None, int | None]:
+    def _named_thing(self, item: Item, text: str) -> tuple[str | None, int | None]:
         """A bare title, a named method among cited siblings, or a system named by its
         table cell or by the text of its code link."""
         if not item.links:
@@ -333,35 +323,45 @@ class _ListParser:
         outer = [
             kind for link, kind in zip(item.links, item.kinds, strict=True) if not link.is_image
         ]
-        outside = drop_leading_year(clean_text(text_outside_links(item.body)))
-        if outside.strip() or not outer or any(kind != "code" for kind in outer):
+        if not outer or any(kind != "code" for kind in outer):
+            return None, None
+        if drop_leading_year(item.outside).strip():
             return None, None
         name, year = system_name(clean_text(item.links[0].text))
         return (name, year) if is_name(name) else (None, None)
 
     def _add_named_sections(self) -> None:
         """In lists written as one heading per system with **Paper:** lines, a heading
-        whose section links no paper still names a system: mention it by name."""
+        whose section links no paper still names a system: mention it by name, with the
+        resources left in its section."""
         if not self.paper_label_levels:
             return
         leaf = max(self.paper_label_levels)
-        for level, path, title, line in self.headings:
-            inside = (path, path + " > ")
-            if level != leaf or not title or " vs " in f" {title.lower()} ":
-                continue
-            if _NO_NAMES_HERE.search(path) or any(
-                m.section == path or m.section.startswith(inside[1]) for m in self.mentions
-            ):
+        named = [
+            (path, title, line)
+            for level, path, title, line in self.headings
+            if level == leaf and title and " vs " not in f" {title.lower()} "
+        ]
+        mentioned = MarkedPaths([m.section for m in self.mentions] + [path for path, _, _ in named])
+        for mention in self.mentions:
+            mentioned.mark(mention.section)
+        loose = ItemsBySection(self.resources)
+        for path, title, line in named:
+            if self._section_says(_NO_NAMES_HERE, path) or mentioned.has_at_or_under(path):
                 continue
             name, year = system_name(title)
             mention = Mention(self.list_name, path, "", line, records.TEXT, title=name, year=year)
             mention.reference = title
-            mention.resources = [r for r in self.resources if r.section.startswith(inside)]
-            self.resources = [r for r in self.resources if r not in mention.resources]
+            mention.resources = loose.take_starting_with(path)
             self.mentions.append(mention)
+            mentioned.mark(path)
+        self.resources = loose.remaining()
 
 
 def parse_reading_list(text: str, list_name: str) -> ParsedList:
     """Every paper mention in a Markdown or plain-text reading list, with its section path,
     link text, line and the resources (code, videos, blogs, images) found near it."""
-    return _ListParser(list_name, split_blocks(text)).parse()
+    try:
+        return _ListParser(list_name, split_blocks(text)).parse()
+    finally:
+        forget_recent_lines()  # the caches hold lines of this list; let them go with it

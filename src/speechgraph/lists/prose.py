@@ -12,14 +12,20 @@ from speechgraph.text import LINK_WORDS, STOP_WORDS, word_set
 
 # --- citations written as prose ----------------------------------------------------
 
+# A surname with initials: "Smith, J.", "Smith-Jones, A. B. &". Matched from the start of the
+# word (the lookahead finds the capital, also after a hyphen) so that a long run of "A-A-A"
+# is read once, not once per capital; the same texts match as with `\b[A-Z][A-Za-z'’-]+,`.
 _AUTHOR_SURNAME_FIRST = re.compile(
-    r"\b[A-Z][A-Za-z'’-]+,\s(?:[A-Z]\.\s?)+(?:,|\s?&|\.|\s+and\b|\s*\()"
+    r"(?<![A-Za-z'’-])(?=[A-Za-z'’-]*?\b[A-Z][A-Za-z'’-])[A-Za-z'’-]++"
+    r",\s(?:[A-Z]\.\s?)+(?:,|\s?&|\.|\s+and\b|\s*\()"
 )
 _AUTHOR_INITIALS_FIRST = re.compile(
     r"(?:^|,\s|\]\s?)(?:[A-Z]\.\s){1,3}[A-Z][a-z]+(?:[- ][A-Z][a-z]+)?(?:,|\s+and\s)"
 )
 _YEAR_BLOCK = re.compile(r"\(((?:19|20)\d\d)[a-z]?(?:,\s*[A-Za-z]+\.?)?\)\.?")
 _QUOTED_TITLE = re.compile(r"[\"“]([^\"”]{8,}?)[,.]?[\"”]")
+_QUOTE_OPEN = re.compile(r"[\"“]")
+_QUOTE_CLOSE = re.compile(r"[\"”]")
 _VENUE = re.compile(
     r"\b(?:ICASSP|INTERSPEECH|Interspeech|IEEE|Proceedings|Proc\.|Conference|Transactions|"
     r"Letters|Journal|Workshop|Symposium|NeurIPS|ICML|ICLR|ACL|EMNLP|CVPR|arXiv)\b"
@@ -27,16 +33,33 @@ _VENUE = re.compile(
 _ANY_YEAR = re.compile(r"\b((?:19|20)\d\d)\b")
 
 
+def _quoted_title(text: str) -> re.Match[str] | None:
+    """`_QUOTED_TITLE.search(text)` in linear time. A quote that opens no title fails for
+    every opening quote before the next closing one too, so the search jumps there."""
+    position = 0
+    while (opening := _QUOTE_OPEN.search(text, position)) is not None:
+        if (match := _QUOTED_TITLE.match(text, opening.start())) is not None:
+            return match
+        closing = _QUOTE_CLOSE.search(text, opening.start() + 1)
+        if closing is None:
+            return None
+        position = closing.start()
+    return None
+
+
 def is_citation(text: str) -> bool:
     """True for prose written as an academic reference: authors with a year, a quoted
     title or a venue, or a year with a venue."""
-    has_author = bool(_AUTHOR_SURNAME_FIRST.search(text) or _AUTHOR_INITIALS_FIRST.search(text))
-    has_year = bool(_YEAR_BLOCK.search(text))
-    has_quote = bool(_QUOTED_TITLE.search(text))
-    has_venue = bool(_VENUE.search(text))
-    if has_author:
-        return has_year or has_quote or has_venue
-    return (has_year or has_quote) and has_venue
+    has_author = ("," in text and _AUTHOR_SURNAME_FIRST.search(text) is not None) or (
+        "." in text and _AUTHOR_INITIALS_FIRST.search(text) is not None
+    )
+    has_venue = _VENUE.search(text) is not None
+    if has_author and has_venue:
+        return True
+    if not (has_author or has_venue):
+        return False  # most list items: the year and quote searches are skipped
+    has_year = "(" in text and _YEAR_BLOCK.search(text) is not None
+    return has_year or (('"' in text or "“" in text) and _quoted_title(text) is not None)
 
 
 def extract_citation(text: str) -> tuple[str | None, int | None]:
@@ -45,7 +68,7 @@ def extract_citation(text: str) -> tuple[str | None, int | None]:
     year_match = _YEAR_BLOCK.search(text)
     year = int(year_match.group(1)) if year_match else None
     title = None
-    if quoted := _QUOTED_TITLE.search(text):
+    if quoted := _quoted_title(text):
         title = quoted.group(1)
         if year is None and (later := _ANY_YEAR.search(text, quoted.end())):
             year = int(later.group(1))
@@ -86,7 +109,7 @@ _YEAR_PREFIX = re.compile(r"^\s*((?:19|20)\d\d)[.,:]\s")
 
 def split_label(raw: str) -> tuple[str, int]:
     """("paper", end offset) for a line starting `**Paper:**`; ("", 0) without a label."""
-    match = _LABEL.match(raw)
+    match = _LABEL.match(raw) if "**" in raw or "__" in raw else None
     return (match.group(1).strip().lower(), match.end()) if match else ("", 0)
 
 

@@ -5,6 +5,7 @@ read from a file or a URL and parsed; a caller may offer a fallback for a list i
 from __future__ import annotations
 
 import hashlib
+import math
 import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -18,10 +19,13 @@ from speechgraph.clients.http import (
     RetryAfterTooLong,
     attempts_phrase,
 )
-from speechgraph.config import Settings
+from speechgraph.config import DEFAULT_MAX_LIST_MB, ENVIRONMENT_VARIABLES, Settings
 from speechgraph.errors import ConfigError, ReadingListError
 from speechgraph.lists import parser as sources
 from speechgraph.records import ParsedList
+
+_MB = 1024 * 1024
+_CHUNK = 1 << 20  # characters checked at once for control characters
 
 
 @dataclass(frozen=True)
@@ -76,10 +80,17 @@ def source_from_argument(argument: str, name: str | None = None) -> ListSource:
     return ListSource(name=name or path.stem, path=path)
 
 
-def read_list(source: ListSource, *, offline: bool, timeout: float) -> tuple[str, str]:
-    """The list's text and where it came from ("file" or "url")."""
+def read_list(
+    source: ListSource,
+    *,
+    offline: bool,
+    timeout: float,
+    max_list_mb: float = DEFAULT_MAX_LIST_MB,
+) -> tuple[str, str]:
+    """The list's text and where it came from ("file" or "url"). A list over `max_list_mb`
+    (the `max_list_mb` setting) is refused with ReadingListError, never cut short."""
     if source.path is not None and (source.path.exists() or source.url is None or offline):
-        return read_list_file(source.path), "file"
+        return read_list_file(source.path, max_list_mb=max_list_mb), "file"
     if source.url is None:
         raise ReadingListError(f"reading list {source.name} has neither a path nor a URL")
     if offline:
@@ -87,18 +98,12 @@ def read_list(source: ListSource, *, offline: bool, timeout: float) -> tuple[str
             f"reading list {source.url} is a URL and --offline reads no network: "
             "drop --offline or give a local copy"
         )
-    return _download_list(source.url, timeout), "url"
-
-
-DEFAULT_MAX_LIST_BYTES = 64 * 1024 * 1024
+    max_bytes = int(max_list_mb * _MB)
+    return _download_list(source.url, timeout, max_bytes=max_bytes), "url"
 
 
 def _download_list(
-    url: str,
-    timeout: float,
-    *,
-    max_bytes: int = DEFAULT_MAX_LIST_BYTES,
-    policy: HttpPolicy | None = None,
+    url: str, timeout: float, *, max_bytes: int, policy: HttpPolicy | None = None
 ) -> str:
     """The text of the list at `url`, fetched under the HTTP policy (`policy`, default values
     otherwise) with `timeout`. A body larger than `max_bytes` is refused, never cut.
@@ -109,10 +114,7 @@ def _download_list(
     try:
         raw = download_bytes(url, list_policy, max_bytes=max_bytes)
     except BodyTooLarge:
-        raise ReadingListError(
-            f"reading list {url} is larger than {max_bytes / 2**20:g} MB: raise "
-            "SPEECHGRAPH_MAX_LIST_MB or save the list and give its path"
-        ) from None
+        raise ReadingListError(_over_the_limit(url, None, max_bytes / _MB)) from None
     except RetryAfterTooLong as error:
         raise ReadingListError(
             f"reading list {url} could not be downloaded (the server asked to wait "
@@ -128,7 +130,18 @@ def _download_list(
             f"reading list {url} could not be downloaded ({error.reason}): "
             "check the URL and your connection"
         ) from None
+    if len(raw) > max_bytes:
+        raise ReadingListError(_over_the_limit(url, None, max_bytes / _MB))
     return decode_list_bytes(raw, url)
+
+
+def _over_the_limit(location: str, size: int | None, max_list_mb: float) -> str:
+    # Rounded up, never "64.0 MB, over the limit of 64 MB".
+    shown = f"{math.ceil(size / _MB * 10) / 10:.1f} MB, over" if size is not None else "over"
+    return (
+        f"reading list {location} is {shown} the limit of {max_list_mb:g} MB "
+        f"({ENVIRONMENT_VARIABLES['max_list_mb']}): split the list or raise the limit"
+    )
 
 
 # What to use instead of a configured list that cannot be read (None: the error stands).
@@ -141,16 +154,19 @@ def load_lists(
     *,
     offline: bool,
     timeout: float,
+    max_list_mb: float = DEFAULT_MAX_LIST_MB,
     fallback: Fallback | None = None,
 ) -> list[LoadedList]:
-    """Read and parse every list. A configured list that cannot be read is replaced by what
-    `fallback` gives (the refresh offers the snapshot's record of it); an extra (--list) list
-    that cannot be read is an error."""
+    """Read and parse every list. A configured list that cannot be read (or is over
+    `max_list_mb`) is replaced by what `fallback` gives (the refresh offers the snapshot's
+    record of it); an extra (--list) list that cannot be read is an error."""
     loaded = []
     for source in [*configured, *extra]:
         is_extra = source in extra
         try:
-            text, origin = read_list(source, offline=offline, timeout=timeout)
+            text, origin = read_list(
+                source, offline=offline, timeout=timeout, max_list_mb=max_list_mb
+            )
         except ReadingListError as error:
             replacement = None if is_extra or fallback is None else fallback(source, error)
             if replacement is None:
@@ -166,35 +182,51 @@ def load_lists(
 
 
 def _looks_binary(text: str) -> bool:
+    """More than one character in twenty (and more than 8) is a control character."""
     if "\x00" in text:
         return True
-    controls = sum(1 for char in text if not char.isprintable() and char not in "\n\r\t\f")
-    return controls > max(8, len(text) // 20)
+    allowed, controls = max(8, len(text) // 20), 0
+    for start in range(0, len(text), _CHUNK):
+        chunk = text[start : start + _CHUNK]
+        for whitespace in "\n\r\t\f":
+            chunk = chunk.replace(whitespace, " ")
+        if not chunk.isprintable():  # rare: count only then, char by char
+            controls += sum(1 for char in chunk if not char.isprintable())
+            if controls > allowed:
+                return True
+    return False
 
 
-def read_list_file(path: Path) -> str:
+def read_list_file(path: Path, *, max_list_mb: float = DEFAULT_MAX_LIST_MB) -> str:
     """The text of a local reading list.
 
     Raises ReadingListError naming the path when it is missing, a directory, unreadable,
-    binary, or empty.
+    over `max_list_mb` megabytes (checked before reading it), binary, or empty.
     """
     if not path.exists():
         raise ReadingListError(f"reading list {path} does not exist; check the path")
     if path.is_dir():
         raise ReadingListError(f"reading list {path} is a directory; give a Markdown file")
     try:
+        _check_size(path, path.stat().st_size, max_list_mb)
         data = path.read_bytes()
     except OSError as error:
         raise ReadingListError(
             f"cannot read reading list {path} ({error.strerror}); check its permissions"
         ) from error
+    _check_size(path, len(data), max_list_mb)  # a file that grew, or a pipe, after stat
     return decode_list_bytes(data, str(path))
+
+
+def _check_size(path: Path, size: int, max_list_mb: float) -> None:
+    if size > max_list_mb * _MB:
+        raise ReadingListError(_over_the_limit(str(path), size, max_list_mb))
 
 
 def decode_list_bytes(data: bytes, location: str) -> str:
     """The text of a reading list read from a file or a URL; raises ReadingListError naming
     `location` when it is empty or binary."""
-    if not data.strip():
+    if not data or data.isspace():
         raise ReadingListError(f"reading list {location} is empty; add paper links to it")
     try:
         text = data.decode("utf-8-sig")

@@ -155,6 +155,7 @@ def refresh_catalogue(
         extra,
         offline=offline,
         timeout=settings.http_timeout,
+        max_list_mb=settings.max_list_mb,
         fallback=_snapshot_fallback(snapshot),
     )
     store = open_db(settings.db_url)
