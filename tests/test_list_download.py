@@ -134,7 +134,7 @@ def test_a_body_without_length_is_refused_without_reading_it_all(
     total = 64 * 2**20
     server.fail_next(endless_body(total))
 
-    with pytest.raises(ReadingListError, match=r"larger than 0\.25 MB"):
+    with pytest.raises(ReadingListError, match=r"over the limit of 0\.25 MB"):
         download(server.url("awesome.md"), max_bytes=2**18)
 
     time.sleep(0.2)  # let the server notice the closed connection

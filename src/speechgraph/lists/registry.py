@@ -103,7 +103,11 @@ def read_list(
 
 
 def _download_list(
-    url: str, timeout: float, *, max_bytes: int, policy: HttpPolicy | None = None
+    url: str,
+    timeout: float,
+    *,
+    max_bytes: int = int(DEFAULT_MAX_LIST_MB * _MB),
+    policy: HttpPolicy | None = None,
 ) -> str:
     """The text of the list at `url`, fetched under the HTTP policy (`policy`, default values
     otherwise) with `timeout`. A body larger than `max_bytes` is refused, never cut.
