@@ -38,6 +38,9 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         "SPEECHGRAPH_ARXIV_URL",
         "SPEECHGRAPH_S2_URL",
         "S2_API_KEY",
+        "SPEECHGRAPH_CURATION",
+        "SPEECHGRAPH_MAX_LIST_MB",
+        "SPEECHGRAPH_OAI_URL",
     ):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")

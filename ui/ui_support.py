@@ -17,7 +17,8 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from speechgraph.catalogue.queries import catalogue_version, has_papers
-from speechgraph.catalogue.store import Store, open_db
+from speechgraph.catalogue.store import Store
+from speechgraph.catalogue.store import open_catalogue as open_catalogue_store
 from speechgraph.config import Settings
 from speechgraph.errors import SpeechgraphError
 from speechgraph.graph.build import Embeddings, Knowledge, index_neighbours, load_knowledge
@@ -61,8 +62,8 @@ def load_settings() -> Settings:
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def _store(db_url: str) -> Store:
-    return open_db(db_url)
+def _store(db_url: str, curation: bool, _settings: Settings) -> Store:
+    return open_catalogue_store(_settings)
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,8 @@ class Catalogue:
     @property
     def key(self) -> CacheKey:
         settings = self.settings
-        return (settings.db_url, str(settings.data_dir), settings.model, self.version)
+        # The index directory differs with and without curation, so it keys both.
+        return (settings.db_url, str(settings.index_dir), settings.model, self.version)
 
     def searcher(self) -> Searcher:
         return _searcher(self.key, self.settings, self.store)
@@ -92,7 +94,7 @@ def open_catalogue() -> Catalogue:
     """This run's catalogue; on a first run with no papers, builds one offline first."""
     settings = load_settings()
     try:
-        store = _store(settings.db_url)
+        store = _store(settings.db_url, settings.curation, settings)
         version = catalogue_version(store)
         if not has_papers(store):
             build_first_catalogue(settings)

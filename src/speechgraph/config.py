@@ -54,11 +54,16 @@ class Settings:
     s2_delay: float = 1.0
     max_retries: int = 4
     contact_email: str | None = None
+    # Our curation (notes, aliases, builds-on and compares-with lists, topics, recorded
+    # resolutions from ingest/snapshot.json) on top of the data, or the data alone.
+    curation: bool = True
     max_list_mb: float = DEFAULT_MAX_LIST_MB  # bigger reading lists are refused, not cut short
 
     @property
     def index_dir(self) -> Path:
-        return self.data_dir / "index"
+        """The search indexes; their texts differ with and without curation (our notes stand in
+        for missing abstracts), so each mode has its own."""
+        return self.data_dir / ("index" if self.curation else "index-uncurated")
 
     @property
     def cache_dir(self) -> Path:
@@ -109,6 +114,7 @@ _ENV_FIELDS = {
     "s2_delay": "SPEECHGRAPH_S2_DELAY",
     "max_retries": "SPEECHGRAPH_MAX_RETRIES",
     "contact_email": "SPEECHGRAPH_CONTACT_EMAIL",
+    "curation": "SPEECHGRAPH_CURATION",
     "max_list_mb": "SPEECHGRAPH_MAX_LIST_MB",
 }
 
@@ -128,8 +134,20 @@ def _pick(overrides: dict[str, Any], name: str, env: str, default: Any) -> Any:
     return os.environ.get(env) or default
 
 
+_SWITCH = {"on": True, "true": True, "1": True, "yes": True,
+           "off": False, "false": False, "0": False, "no": False}  # fmt: skip
+
+
 def _convert(name: str, raw: Any) -> Any:
     kind = {f.name: f.type for f in fields(Settings)}[name]
+    if "bool" in str(kind):
+        if isinstance(raw, bool):
+            return raw
+        if str(raw).strip().lower() not in _SWITCH:
+            raise ConfigError(
+                f"setting {name} ({ENVIRONMENT_VARIABLES[name]}) must be on or off, got {raw!r}"
+            )
+        return _SWITCH[str(raw).strip().lower()]
     try:
         if "float" in str(kind):
             return float(raw)

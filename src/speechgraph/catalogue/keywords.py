@@ -49,11 +49,13 @@ class KeywordDocument:
 
 
 def iter_documents(
-    store: Store, *, changed_since: int | None = None, curated: bool = True, chunk_size: int = 5000
+    store: Store, *, changed_since: int | None = None, chunk_size: int = 5000
 ) -> Iterator[KeywordDocument]:
     """The keyword document of every catalogue paper (or of those changed after catalogue
-    version `changed_since`), read in chunks with plain statements. Without `curated`, our
-    notes and aliases stay out: only arXiv's text and the lists' link texts count."""
+    version `changed_since`), read in chunks with plain statements. Without curation (see
+    `Store.curated`), our notes and aliases stay out: only arXiv's text and the lists' link
+    texts count."""
+    curated = store.curated
     last = ""
     while True:
         with store.engine.connect() as connection:

@@ -46,13 +46,18 @@ def load_papers(
 ) -> list[PaperView]:
     """Papers as views, oldest first (then by id); a handful of queries whatever the count."""
     with store.reading() as session:
-        return papers_in_session(session, ids, include_stubs=include_stubs)
+        return papers_in_session(session, ids, include_stubs=include_stubs, curated=store.curated)
 
 
 def papers_in_session(
-    session: Session, ids: Iterable[str] | None = None, *, include_stubs: bool = False
+    session: Session,
+    ids: Iterable[str] | None = None,
+    *,
+    include_stubs: bool = False,
+    curated: bool = True,
 ) -> list[PaperView]:
-    """`load_papers` inside a session the caller holds (the snapshot writer reads in one)."""
+    """`load_papers` inside a session the caller holds (the snapshot writer reads in one).
+    Without `curated`, our notes, aliases, curated lists and topics are left out."""
     query = select(Paper)
     if ids is not None:
         query = query.where(col(Paper.id).in_(list(ids)))
@@ -73,6 +78,8 @@ def papers_in_session(
     ]
     for view in views:
         view.data_origins = origins[view.id]
+        if not curated:
+            _without_curation(view)
     return sorted(views, key=lambda view: (view.published or date.max, view.id))
 
 
@@ -90,7 +97,7 @@ def iter_papers(
             ids = session.exec(query.order_by(col(Paper.id)).limit(chunk_size)).all()
             if not ids:
                 return
-            chunk = papers_in_session(session, ids)
+            chunk = papers_in_session(session, ids, curated=store.curated)
         yield sorted(chunk, key=lambda view: view.id)
         last = ids[-1]
 
@@ -134,7 +141,10 @@ def paper_names(store: Store) -> list[tuple[str, str, list[str]]]:
     """(id, title, aliases) of every paper, citation stubs included: what names resolve over."""
     with store.reading() as session:
         rows = session.exec(select(Paper.id, Paper.title, Paper.aliases)).all()
-    return [(paper_id, title, list(aliases or [])) for paper_id, title, aliases in rows]
+    return [
+        (paper_id, title, list(aliases or []) if store.curated else [])
+        for paper_id, title, aliases in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -155,7 +165,9 @@ def stored_papers(store: Store) -> dict[str, StoredPaper]:
         query = select(*columns).where(Paper.is_stub == False)  # type: ignore[call-overload]  # noqa: E712
         rows = session.exec(query).all()
     return {
-        paper_id: StoredPaper(paper_id, title, list(aliases or []), source, fetched_at)
+        paper_id: StoredPaper(
+            paper_id, title, list(aliases or []) if store.curated else [], source, fetched_at
+        )
         for paper_id, title, aliases, source, fetched_at in rows
     }
 
@@ -187,9 +199,8 @@ def paper_cards(store: Store, ids: Sequence[str]) -> dict[str, PaperCard]:
     cards: dict[str, PaperCard] = {}
     for paper_id, kind, _position, text_value, year, has_abstract, has_note in rows:
         if kind == 0:
-            cards[paper_id] = PaperCard(
-                paper_id, text_value, year, bool(has_abstract), bool(has_note)
-            )
+            noted = bool(has_note) and store.curated
+            cards[paper_id] = PaperCard(paper_id, text_value, year, bool(has_abstract), noted)
         elif paper_id in cards:
             (cards[paper_id].authors if kind == 1 else cards[paper_id].categories).append(
                 text_value
@@ -629,6 +640,14 @@ def _resources_by_paper(
         )
         for resource, list_name in rows
     )
+
+
+def _without_curation(view: PaperView) -> None:
+    view.note = None
+    view.aliases = []
+    view.builds_on = []
+    view.compares_with = []
+    view.topic = None
 
 
 def _view(

@@ -19,6 +19,7 @@ from sqlmodel import Session, create_engine
 
 from speechgraph.catalogue.migrations import SCHEMA_VERSION, create_schema, upgrade
 from speechgraph.catalogue.writes import Writer
+from speechgraph.config import Settings
 from speechgraph.errors import CatalogueEmpty, DatabaseError
 
 log = logging.getLogger(__name__)
@@ -28,8 +29,10 @@ class Store:
     """A handle on one catalogue database; `upgraded_from` and `backup` say what opening it did
     to a catalogue of an earlier release."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, *, curated: bool = True) -> None:
         self.engine = engine
+        # Without curation, reads leave out our notes, aliases, curated lists and topics.
+        self.curated = curated
         self.upgraded_from: int | None = None
         self.backup: Path | None = None
 
@@ -65,6 +68,13 @@ class Store:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def open_catalogue(settings: Settings, *, create: bool = True) -> Store:
+    """The catalogue `settings` name, read with or without our curation as they say."""
+    store = open_db(settings.db_url, create=create)
+    store.curated = settings.curation
+    return store
 
 
 def open_db(url: str, *, create: bool = True) -> Store:

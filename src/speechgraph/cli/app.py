@@ -67,6 +67,13 @@ def options(
         str | None,
         typer.Option(help="Embedding model name or path [env SPEECHGRAPH_MODEL]"),
     ] = None,
+    curation: Annotated[
+        str | None,
+        typer.Option(
+            help="on: use our curation (notes, aliases, curated lists); off: the data alone "
+            "[env SPEECHGRAPH_CURATION]"
+        ),
+    ] = None,
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Debug logging on stderr")
     ] = False,
@@ -79,7 +86,7 @@ def options(
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
-    settings = Settings.load(db_url=db_url, data_dir=data_dir, model=model)
+    settings = Settings.load(db_url=db_url, data_dir=data_dir, model=model, curation=curation)
     ctx.obj = CliState(settings=settings, quiet=quiet, debug=debug)
 
 

@@ -39,9 +39,9 @@ def settings_of(ctx: typer.Context) -> Settings:
 @contextmanager
 def opened_store(ctx: typer.Context) -> Iterator[Any]:
     """The catalogue for a command that only reads it (never created here), closed afterwards."""
-    from speechgraph.catalogue.store import open_db
+    from speechgraph.catalogue.store import open_catalogue
 
-    store = open_db(settings_of(ctx).db_url, create=False)
+    store = open_catalogue(settings_of(ctx), create=False)
     try:
         yield store
     finally:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Protocol
 
 from speechgraph.catalogue.snapshot import Snapshot, reference_key
-from speechgraph.clients.arxiv import TITLE_MATCH_THRESHOLD
+from speechgraph.clients.arxiv import TITLE_MATCH_THRESHOLD, YEAR_TOLERANCE
 from speechgraph.knowledge.names import lookup_names
 from speechgraph.knowledge.titles import TitleIndex
 from speechgraph.lists.registry import LoadedList
@@ -46,33 +46,48 @@ class Resolver:
         snapshot: Snapshot | None,
         known: Iterable[tuple[str, str, Sequence[str]]],
         previous: Iterable[tuple[Mention, Resolution]] = (),
+        *,
+        curated: bool = True,
     ) -> None:
         """`known`: (id, title, aliases) of the catalogue's papers; `previous`: title-search
-        resolutions stored by earlier refreshes, so reruns do not search again."""
+        resolutions stored by earlier refreshes, so reruns do not search again. Without
+        `curated`, the snapshot's recorded resolutions and aliases are not used: its facts
+        (titles, years) are, like any other paper's."""
         self.snapshot = snapshot
+        self.curated = curated
         self.searched: dict[str, Resolution] = {}
         self.previous = {reference_key(mention): found for mention, found in previous}
         self.names: dict[str, str] = {}
         self.titles = TitleIndex()
+        self.years: dict[str, int | None] = {}
         for paper_id, title, aliases in known:
             self.learn(paper_id, title, aliases)
         if snapshot is not None:
             for paper_id, entry in snapshot.papers.items():
-                self.learn(paper_id, entry.record.title, entry.aliases)
+                aliases = entry.aliases if curated else []
+                self.learn(paper_id, entry.record.title, aliases, entry.record.year)
 
-    def learn(self, paper_id: str, title: str, aliases: Iterable[str]) -> None:
-        """Remember a paper's title and names for matching text citations."""
+    def learn(
+        self, paper_id: str, title: str, aliases: Iterable[str], year: int | None = None
+    ) -> None:
+        """Remember a paper's title, names and year for matching text citations."""
         self.titles.add(paper_id, title)
+        if year is not None or paper_id not in self.years:
+            self.years[paper_id] = year
         for key in lookup_names(title, aliases):
             self.names.setdefault(key, paper_id)
 
-    def snapshot_resolved_ids(self, lists: Sequence[LoadedList]) -> list[str]:
-        """Papers that the snapshot resolved the lists' text citations to (they must be fetched)."""
+    def cited_ids(self, lists: Sequence[LoadedList]) -> list[str]:
+        """Papers the lists' text citations resolve to without asking arXiv: recorded in the
+        snapshot (with curation), or named or titled like a known paper. They must be in the
+        catalogue for the citation to resolve, so the refresh brings them in."""
         found = []
         for loaded in lists:
             for mention in loaded.parsed.mentions:
-                match = self._recorded(loaded.source.name, mention)
-                if match is not None and match.paper_id and not _is_linked(mention):
+                if _is_linked(mention):
+                    continue
+                match = self._recorded(loaded.source.name, mention) or self._by_name(mention)
+                if match is not None and match.paper_id:
                     found.append(match.paper_id)
         return found
 
@@ -143,7 +158,7 @@ class Resolver:
         return ResolvedList(loaded.source.name, location, loaded.content_hash, mentions, resources)
 
     def _recorded(self, list_name: str, mention: Mention) -> Resolution | None:
-        if self.snapshot is None:
+        if self.snapshot is None or not self.curated:
             return None
         return self.snapshot.resolution_for(list_name, mention)
 
@@ -156,11 +171,17 @@ class Resolver:
                 return Resolution(self.names[key], "alias", 1.0, f"names {candidate!r}")
         if mention.title and len(mention.title.split()) >= MIN_SEARCH_WORDS:
             best = self.titles.best(mention.title, TITLE_MATCH_THRESHOLD)
-            if best is not None:
+            if best is not None and self._year_fits(mention.year, best[1]):
                 return Resolution(
                     best[1], "title", round(best[0], 3), "same title as a catalogue paper"
                 )
         return None
+
+    def _year_fits(self, cited: int | None, paper_id: str) -> bool:
+        """A citation's year, when given, is within a year of the paper's (an arXiv version may
+        precede or follow the venue by a year)."""
+        year = self.years.get(paper_id)
+        return cited is None or year is None or abs(cited - year) <= YEAR_TOLERANCE
 
 
 def _is_linked(mention: Mention) -> bool:

@@ -22,7 +22,7 @@ from speechgraph.catalogue.queries import (
     paper_count,
     require_papers,
 )
-from speechgraph.catalogue.store import Store, open_db
+from speechgraph.catalogue.store import Store, open_catalogue
 from speechgraph.config import Settings
 from speechgraph.errors import IndexOutOfDate, PaperNotFound, SearchInputError
 from speechgraph.records import summary_label
@@ -130,7 +130,7 @@ class Searcher:
     ) -> None:
         self.settings = settings
         self._owns_store = store is None
-        self.store = store or open_db(settings.db_url)
+        self.store = store or open_catalogue(settings)
         self._lock = threading.RLock()
         self._encoder = encoder
         self._cards: dict[str, Hit] = {}

@@ -9,7 +9,7 @@ import json
 from datetime import date
 
 from speechgraph.catalogue.queries import meta_value
-from speechgraph.catalogue.store import Store, open_db
+from speechgraph.catalogue.store import Store, open_catalogue
 from speechgraph.clients.bulk_filter import RecordFilter, parse_day
 from speechgraph.clients.oai import HarvestedRecord, OaiHarvester
 from speechgraph.config import Settings
@@ -34,7 +34,7 @@ def harvest_updates(
     for `import`). Deleted records are counted as skipped."""
     chosen = RecordFilter.parse(categories)
     report = BatchReport()
-    store = open_db(settings.db_url)
+    store = open_catalogue(settings)
     own_client = client is None
     client = client or OaiHarvester.from_settings(settings)
     try:

@@ -10,7 +10,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from speechgraph.catalogue.queries import imported_files
-from speechgraph.catalogue.store import open_db
+from speechgraph.catalogue.store import open_catalogue
 from speechgraph.clients.bulk import BadLine, BulkSource, open_bulk
 from speechgraph.clients.bulk_filter import RecordFilter
 from speechgraph.config import Settings
@@ -33,7 +33,7 @@ def import_metadata(
     chosen = RecordFilter.parse(categories, since, until)
     sources = [open_bulk(path, format) for path in paths]
     report = BatchReport()
-    store = open_db(settings.db_url)
+    store = open_catalogue(settings)
     try:
         done_before = imported_files(store)
         writer = BatchWriter(settings, store, report, batch_size)

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from speechgraph.catalogue.queries import StoredPaper, stored_papers, title_search_resolutions
 from speechgraph.catalogue.snapshot import Snapshot, SnapshotPaper, load_snapshot
-from speechgraph.catalogue.store import Store, open_db
+from speechgraph.catalogue.store import Store, open_catalogue
 from speechgraph.catalogue.writes import Writer
 from speechgraph.clients.arxiv import FetchResult
 from speechgraph.clients.citations import CitationResult
@@ -158,13 +158,14 @@ def refresh_catalogue(
         max_list_mb=settings.max_list_mb,
         fallback=_snapshot_fallback(snapshot),
     )
-    store = open_db(settings.db_url)
+    store = open_catalogue(settings)
     try:
         existing = stored_papers(store)
         resolver = Resolver(
             snapshot,
             [(paper.id, paper.title, paper.aliases) for paper in existing.values()],
             title_search_resolutions(store),
+            curated=settings.curation,
         )
         if offline:
             records = _records_from_snapshot(resolver, lists, existing, report)
@@ -216,7 +217,7 @@ def _wanted_ids(resolver: Resolver, lists: Sequence[LoadedList]) -> list[str]:
         for mention in loaded.parsed.mentions
         if mention.kind == ARXIV and mention.arxiv_id
     ]
-    return list(dict.fromkeys([*linked, *resolver.snapshot_resolved_ids(lists)]))
+    return list(dict.fromkeys([*linked, *resolver.cited_ids(lists)]))
 
 
 def _needs_fetch(paper: StoredPaper | None, full: bool) -> bool:
