@@ -139,7 +139,7 @@ def test_a_schema_1_catalogue_on_postgresql_is_upgraded(postgres_url: str, tmp_p
     store = open_db(postgres_url)
     before = [paper.to_json() for paper in load_papers(store)]
     with store.engine.begin() as connection:
-        for table in ("paperorigin", "relation", "papertopic", "topiclabel"):
+        for table in ("paperorigin", "papername", "relation", "papertopic", "topiclabel"):
             connection.execute(text(f"DROP TABLE {table}"))
         connection.execute(text("ALTER TABLE paper DROP COLUMN compares_with"))
         connection.execute(text("ALTER TABLE paper DROP COLUMN changed_in"))

@@ -148,6 +148,39 @@ class CitationRecord:
     reference_count: int | None = None
 
 
+@dataclass(frozen=True)
+class StoredName:
+    """A name a paper's method goes by, as the catalogue keeps it."""
+
+    paper_id: str
+    text: str
+    source: str  # "alias" | "title" | "link text" | "introduced"
+    confidence: float = 1.0
+
+
+@dataclass(frozen=True)
+class Relation:
+    """`source_id` builds on, compares with or mentions `target_id`: the name it uses, the
+    sentence (or our note) that says so, a confidence, and whether the paper's own text states
+    it ("text") or our curation does ("curation")."""
+
+    source_id: str
+    target_id: str
+    kind: str
+    name: str
+    evidence: str
+    confidence: float
+    origin: str
+
+
+def submission_date(published: date | None, source: str) -> date | str | None:
+    """When a paper was first submitted, as precisely as known: the date, or "YYYY-MM" for the
+    offline snapshot's facts, which know the month only (their day is a placeholder)."""
+    if published is None:
+        return None
+    return f"{published:%Y-%m}" if source == "snapshot" else published
+
+
 # --- read views of the catalogue (built by `catalogue`, read by everything after it) ---
 
 
@@ -245,6 +278,10 @@ class PaperView:
     def embedding_text(self) -> str:
         """Title plus abstract, or title plus our note where no abstract is known."""
         return f"{self.title}. {self.summary}".strip()
+
+    @property
+    def submitted(self) -> date | str | None:
+        return submission_date(self.published, self.source)
 
     @property
     def listed(self) -> bool:

@@ -271,6 +271,20 @@ class KeywordIndex:
         )
         return "SELECT id FROM temp.allowed"
 
+    def ids_with_phrase(self, words: Sequence[str], limit: int = 100_000) -> set[str]:
+        """The papers whose title or summary holds `words` in a row (as the tokenizer splits
+        them); the words are quoted, so they are never syntax."""
+        clean = [word.replace('"', "") for word in words if word.replace('"', "")]
+        if not clean:
+            return set()
+        phrase = '"' + " ".join(clean) + '"'
+        rows = self._connection.execute(
+            "SELECT keyword_doc.paper_id FROM paper_fts JOIN keyword_doc "
+            "ON keyword_doc.rowid = paper_fts.rowid WHERE paper_fts MATCH ? LIMIT ?",
+            (f"{{title summary}} : {phrase}", limit),
+        ).fetchall()
+        return {row[0] for row in rows}
+
     def matched_terms(self, ids: Collection[str], terms: Sequence[str]) -> dict[str, list[str]]:
         """For each of `ids`, the query terms its fields contain (after stemming)."""
         matched: dict[str, list[str]] = {paper_id: [] for paper_id in ids}

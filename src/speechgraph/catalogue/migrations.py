@@ -38,7 +38,14 @@ def _add_provenance_and_knowledge(connection: Connection) -> None:
         connection.execute(text("ALTER TABLE paper ADD COLUMN changed_in INTEGER DEFAULT 0"))
         connection.execute(text("CREATE INDEX ix_paper_changed_in ON paper (changed_in)"))
     tables = set(inspect(connection).get_table_names())
-    for model in (models.PaperOrigin, models.Relation, models.PaperTopic, models.TopicLabel):
+    added = (
+        models.PaperOrigin,
+        models.PaperName,
+        models.Relation,
+        models.PaperTopic,
+        models.TopicLabel,
+    )
+    for model in added:
         table = model.__table__  # type: ignore[attr-defined]
         if table.name not in tables:
             table.create(connection)

@@ -25,13 +25,25 @@ from speechgraph.catalogue.schema import (
     Paper,
     PaperAuthor,
     PaperCategory,
+    PaperName,
     PaperOrigin,
+    PaperTopic,
     ReadingList,
+    TopicLabel,
 )
 from speechgraph.catalogue.store import Store
 from speechgraph.catalogue.writes import ORIGINS, get_meta
 from speechgraph.errors import CatalogueEmpty, PaperNotFound, SearchInputError
-from speechgraph.records import Mention, MentionView, PaperView, Resolution, ResourceView
+from speechgraph.records import (
+    Mention,
+    MentionView,
+    PaperView,
+    Relation,
+    Resolution,
+    ResourceView,
+    StoredName,
+    submission_date,
+)
 
 T = TypeVar("T")
 
@@ -428,6 +440,170 @@ def citations_of(store: Store, paper_id: str) -> tuple[list[str], list[str]]:
     cited = [cited_id for citing_id, cited_id in rows if citing_id == paper_id]
     citing = [citing_id for citing_id, cited_id in rows if cited_id == paper_id]
     return cited, citing
+
+
+# --- names and relations -----------------------------------------------------------------
+
+
+def stored_names(store: Store) -> list[StoredName]:
+    """Every name of every paper (our aliases only with curation)."""
+    with store.reading() as session:
+        rows = session.exec(
+            select(PaperName.paper_id, PaperName.text, PaperName.source, PaperName.confidence)
+        ).all()
+    return [StoredName(*row) for row in rows if store.curated or row[2] != "alias"]
+
+
+def relations_of_papers(
+    store: Store, ids: Collection[str], *, outgoing: bool = True
+) -> list[Relation]:
+    """The relations `ids` state (outgoing) or that are stated about them (incoming); our
+    curation's only with curation."""
+    if not ids:
+        return []
+    column = models.Relation.source_id if outgoing else models.Relation.target_id
+    found: list[Relation] = []
+    chosen = sorted(ids)
+    with store.reading() as session:
+        for start in range(0, len(chosen), 500):
+            query = select(models.Relation).where(col(column).in_(chosen[start : start + 500]))
+            if not store.curated:
+                query = query.where(models.Relation.origin == "text")
+            found += [
+                Relation(
+                    row.source_id,
+                    row.target_id,
+                    row.kind,
+                    row.name,
+                    row.evidence,
+                    row.confidence,
+                    row.origin,
+                )
+                for row in session.exec(query).all()
+            ]
+    return found
+
+
+def paper_dates(store: Store) -> dict[str, date | str | None]:
+    """Each paper's first-submission date: a full date where the data has one, "YYYY-MM" where
+    only the month is known (the offline snapshot's facts), for the submission-order rule."""
+    with store.reading() as session:
+        rows = session.exec(
+            select(Paper.id, Paper.published, Paper.source).where(Paper.is_stub == False)  # noqa: E712
+        ).all()
+    return {paper_id: submission_date(published, source) for paper_id, published, source in rows}
+
+
+def citations_of_papers(
+    store: Store, ids: Collection[str], *, outgoing: bool = True
+) -> list[tuple[str, str]]:
+    """(citing, cited) pairs with the citing (outgoing) or the cited (incoming) paper in `ids`."""
+    if not ids:
+        return []
+    column = Citation.citing_id if outgoing else Citation.cited_id
+    chosen = sorted(ids)
+    pairs: list[tuple[str, str]] = []
+    with store.reading() as session:
+        for start in range(0, len(chosen), 500):
+            rows = session.exec(
+                select(Citation.citing_id, Citation.cited_id).where(
+                    col(column).in_(chosen[start : start + 500])
+                )
+            ).all()
+            pairs += [(citing, cited) for citing, cited in rows]
+    return pairs
+
+
+def section_mates(store: Store, ids: Collection[str]) -> set[str]:
+    """The papers listed in the same section of the same list as any of `ids`."""
+    if not ids:
+        return set()
+    with store.reading() as session:
+        places = session.exec(
+            select(models.Mention.list_id, models.Mention.section)
+            .where(col(models.Mention.paper_id).in_(sorted(ids)))
+            .distinct()
+        ).all()
+        mates: set[str] = set()
+        for list_id, section in places:
+            mates.update(
+                paper_id
+                for paper_id in session.exec(
+                    select(models.Mention.paper_id).where(
+                        models.Mention.list_id == list_id, models.Mention.section == section
+                    )
+                ).all()
+                if paper_id
+            )
+    return mates
+
+
+def paper_topics(store: Store, ids: Collection[str] | None = None) -> dict[str, int]:
+    """The topic cluster of each paper (of `ids`, or all) that clustering has placed."""
+    with store.reading() as session:
+        query = select(PaperTopic.paper_id, PaperTopic.topic)
+        if ids is not None:
+            query = query.where(col(PaperTopic.paper_id).in_(sorted(ids)))
+        return dict(session.exec(query).all())
+
+
+@dataclass(frozen=True)
+class StoredTopic:
+    level: int
+    id: int
+    parent: int | None
+    label: str
+    terms: list[str]
+    size: int
+
+
+def topic_labels(store: Store) -> list[StoredTopic]:
+    """Every stored topic and subtopic cluster with its label, largest first."""
+    with store.reading() as session:
+        rows = session.exec(select(TopicLabel)).all()
+    topics = [
+        StoredTopic(row.level, row.id, row.parent, row.label, list(row.terms), row.size)
+        for row in rows
+    ]
+    return sorted(topics, key=lambda topic: (topic.level, -topic.size, topic.id))
+
+
+def topic_map(
+    store: Store, *, per_topic: int | None = None, ids: Collection[str] | None = None
+) -> list[tuple[str, int, int | None, float, float]]:
+    """(paper id, topic, subtopic, x, y) of the papers on the topic map: all, those of `ids`,
+    or the first `per_topic` of each topic (by id, so the sample is stable)."""
+    with store.reading() as session:
+        query = select(  # type: ignore[call-overload]
+            PaperTopic.paper_id, PaperTopic.topic, PaperTopic.subtopic, PaperTopic.x, PaperTopic.y
+        )
+        if ids is not None:
+            query = query.where(col(PaperTopic.paper_id).in_(sorted(ids)))
+        rows = session.exec(query.order_by(col(PaperTopic.topic), col(PaperTopic.paper_id))).all()
+    if per_topic is None:
+        return list(rows)
+    taken: dict[int, int] = defaultdict(int)
+    sample = []
+    for row in rows:
+        if taken[row[1]] < per_topic:
+            taken[row[1]] += 1
+            sample.append(row)
+    return sample
+
+
+def paper_titles(store: Store, ids: Collection[str]) -> dict[str, str]:
+    chosen = sorted(ids)
+    found: dict[str, str] = {}
+    with store.reading() as session:
+        for start in range(0, len(chosen), 500):
+            found.update(
+                session.exec(
+                    select(Paper.id, Paper.title).where(
+                        col(Paper.id).in_(chosen[start : start + 500])
+                    )
+                ).all()
+            )
+    return found
 
 
 # --- counters -----------------------------------------------------------------------------------

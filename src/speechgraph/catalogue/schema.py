@@ -153,12 +153,25 @@ class Relation(SQLModel, table=True):
     origin: str = "text"
 
 
+class PaperName(SQLModel, table=True):
+    """A name a paper's method goes by: its title's head, an alias of ours ("alias"), a link
+    text of a list ("link text"), or one its abstract introduces ("introduced")."""
+
+    paper_id: str = Field(foreign_key="paper.id", primary_key=True, ondelete="CASCADE")
+    text: str = Field(primary_key=True)
+    source: str = Field(primary_key=True)
+    confidence: float = 1.0
+
+
 class PaperTopic(SQLModel, table=True):
-    """The topic and subtopic clusters a paper belongs to (see `TopicLabel`)."""
+    """The topic and subtopic clusters a paper belongs to (see `TopicLabel`), and where it
+    sits on the topic map."""
 
     paper_id: str = Field(foreign_key="paper.id", primary_key=True, ondelete="CASCADE")
     topic: int = Field(index=True)
     subtopic: int | None = None
+    x: float = 0.0
+    y: float = 0.0
 
 
 class TopicLabel(SQLModel, table=True):

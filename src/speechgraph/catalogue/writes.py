@@ -21,9 +21,21 @@ from speechgraph.catalogue.schema import (
     Paper,
     PaperAuthor,
     PaperCategory,
+    PaperName,
     PaperOrigin,
+    PaperTopic,
+    TopicLabel,
 )
-from speechgraph.records import Mention, PaperRecord, Reference, Resolution, ResolvedList, Resource
+from speechgraph.records import (
+    Mention,
+    PaperRecord,
+    Reference,
+    Relation,
+    Resolution,
+    ResolvedList,
+    Resource,
+    StoredName,
+)
 
 NEW, UPDATED, UNCHANGED = "new", "updated", "unchanged"
 
@@ -175,6 +187,68 @@ class Writer:
             self.session.exec(
                 update(Paper).where(col(Paper.id).in_(chunk)).values(changed_in=self.version)
             )
+
+    # --- names and relations read from the texts ---------------------------------------------
+
+    def replace_names(self, paper_id: str, names: Sequence[StoredName]) -> None:
+        """Make `paper_id`'s names exactly `names` (derived data: no catalogue version)."""
+        session = self.session
+        session.exec(delete(PaperName).where(col(PaperName.paper_id) == paper_id))
+        for name in {(name.text, name.source): name for name in names}.values():
+            session.add(
+                PaperName(
+                    paper_id=paper_id,
+                    text=name.text,
+                    source=name.source,
+                    confidence=name.confidence,
+                )
+            )
+
+    def replace_relations(self, paper_id: str, relations: Sequence[Relation]) -> None:
+        """Make the relations `paper_id` states exactly `relations` (derived data)."""
+        session = self.session
+        session.exec(delete(models.Relation).where(col(models.Relation.source_id) == paper_id))
+        for relation in relations:
+            session.add(
+                models.Relation(
+                    source_id=relation.source_id,
+                    target_id=relation.target_id,
+                    kind=relation.kind,
+                    name=relation.name,
+                    evidence=relation.evidence,
+                    confidence=relation.confidence,
+                    origin=relation.origin,
+                )
+            )
+
+    def replace_topics(
+        self,
+        assignments: Sequence[tuple[str, int, int | None, float, float]],
+        labels: Sequence[tuple[int, int, int | None, str, list[str], int]],
+    ) -> None:
+        """Make the topics exactly these: (paper id, topic, subtopic, x, y) per paper and
+        (level, id, parent, label, terms, size) per cluster (derived data)."""
+        connection = self.session.connection()
+        connection.execute(delete(PaperTopic))
+        connection.execute(delete(TopicLabel))
+        rows = [
+            {"paper_id": paper_id, "topic": topic, "subtopic": subtopic, "x": x, "y": y}
+            for paper_id, topic, subtopic, x, y in assignments
+        ]
+        for start in range(0, len(rows), 10_000):
+            connection.execute(
+                PaperTopic.__table__.insert(),  # type: ignore[attr-defined]
+                rows[start : start + 10_000],
+            )
+        if labels:
+            connection.execute(
+                TopicLabel.__table__.insert(),  # type: ignore[attr-defined]
+                [
+                    {"level": level, "id": number, "parent": parent, "label": label,
+                     "terms": terms, "size": size}
+                    for level, number, parent, label, terms, size in labels
+                ],
+            )  # fmt: skip
 
     # --- citations ----------------------------------------------------------------------------
 

@@ -42,17 +42,23 @@ class ExportFormat(StrEnum):
 
 
 def _knowledge(
-    ctx: typer.Context, *, with_embeddings: bool = True
+    ctx: typer.Context,
+    *,
+    with_embeddings: bool = True,
+    around: list[str] | None = None,
+    depth: int = 3,
 ) -> tuple[Knowledge, Embeddings | None]:
-    """The knowledge graph, with similar-paper links from the search index (when it matches
-    the model and the catalogue) and the vectors it used, unless `with_embeddings` is off."""
+    """The knowledge graph (of the neighbourhood `around` needs, or of the catalogue), with
+    similar-paper links from the search index when it matches the model, and the vectors it
+    used, unless `with_embeddings` is off."""
     from speechgraph.graph.build import index_neighbours, load_knowledge
 
     with opened_store(ctx) as store:
         if not with_embeddings:
-            return load_knowledge(store), None
+            return load_knowledge(store, around=around, depth=depth), None
         neighbours = index_neighbours(settings_of(ctx), store)
-        return load_knowledge(store, neighbours), neighbours.embeddings
+        knowledge = load_knowledge(store, neighbours, around=around, depth=depth)
+        return knowledge, neighbours.embeddings
 
 
 def _paper_ids(ctx: typer.Context, *names: str) -> list[str]:
@@ -80,7 +86,7 @@ def prereqs(
     from speechgraph.graph.plans import because, prerequisites
 
     (target,) = _paper_ids(ctx, paper_id)
-    knowledge, _ = _knowledge(ctx)
+    knowledge, _ = _knowledge(ctx, around=[target], depth=max(1, min(depth, 8)))
     plan = prerequisites(knowledge.graph, target, depth)
     if json_output:
         print_json(plan.to_json())
@@ -90,6 +96,7 @@ def prereqs(
     for number, step in enumerate(plan.steps, start=1):
         typer.echo(
             f"{number:>3}. {step.id}  {step.title} ({step.year or '?'})  {step.confidence:.2f}"
+            f"  [{step.relation.replace('_', ' ')}]"
         )
         typer.echo(f"       because {because(step.evidence)}")
     if plan.message:
@@ -107,7 +114,7 @@ def path(
     from speechgraph.graph.plans import find_path
 
     start, end = _paper_ids(ctx, source, target)
-    knowledge, _ = _knowledge(ctx)
+    knowledge, _ = _knowledge(ctx, around=[start, end])
     result = find_path(knowledge.graph, start, end)
     if json_output:
         print_json(result.to_json())

@@ -99,11 +99,16 @@ def index(
     ] = False,
     json_output: JsonFlag = False,
 ) -> None:
-    """Bring the search index up to date with the catalogue; does nothing when it already is."""
+    """Bring the search indexes, and what the texts say (names, relations), up to date with the
+    catalogue: embeds every paper that lacks a vector; does nothing when all is current."""
     from speechgraph.search.indexing import sync_index
+    from speechgraph.update.derive import sync_knowledge
+    from speechgraph.update.topics import sync_topics
 
     with opened_store(ctx) as store, progress_bars(ctx) as show:
         summary = sync_index(settings_of(ctx), store, show, rebuild=rebuild)
+        summary["knowledge"] = sync_knowledge(settings_of(ctx), show, rebuild=rebuild)
+        summary["topics"] = sync_topics(settings_of(ctx), store, force=rebuild)
     if json_output:
         print_json(summary)
         return
@@ -113,11 +118,17 @@ def index(
 def describe_sync(summary: dict[str, Any]) -> str:
     """The one-line summary of an index update."""
     where = f"{summary['kind']} index, catalogue version {summary['catalogue_version']}"
-    if summary["status"] == "up-to-date":
+    knowledge = summary.get("knowledge") or {}
+    known = (
+        f"; relations read from {knowledge['papers']} papers' texts: {knowledge['relations']}"
+        if knowledge.get("status") == "updated"
+        else ""
+    )
+    if summary["status"] == "up-to-date" and not known:
         return f"search index up to date: {summary['papers']} papers ({where})"
     return (
         f"indexed {summary['papers']} papers: {summary['embedded']} embedded, "
-        f"{summary['added']} added or changed, {summary['removed']} removed ({where})"
+        f"{summary['added']} added or changed, {summary['removed']} removed ({where}){known}"
     )
 
 

@@ -12,15 +12,19 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
 
 from speechgraph.catalogue.queries import (
-    catalogue_version,
     citation_pairs,
+    citations_of_papers,
     load_papers,
+    paper_topics,
+    relations_of_papers,
     require_papers,
+    section_mates,
 )
 from speechgraph.catalogue.store import Store
 from speechgraph.config import Settings
@@ -31,11 +35,12 @@ from speechgraph.graph.edges import (
     build_graph,
     similar_pairs,
 )
-from speechgraph.records import PaperView
+from speechgraph.records import PaperView, Relation
 
 log = logging.getLogger(__name__)
 
 REINDEX = "`speechgraph index`"
+NEIGHBOURHOOD_DEPTH = 3  # links followed from the papers a question is about
 
 
 def no_vector_yet(count: int) -> str:
@@ -64,15 +69,32 @@ class Knowledge:
     notes: list[str] = field(default_factory=list)
 
 
-def load_knowledge(store: Store, neighbours: Neighbours | None = None) -> Knowledge:
-    """The graph of the catalogue in `store` (stubs left out). Raises CatalogueEmpty.
+def load_knowledge(
+    store: Store,
+    neighbours: Neighbours | None = None,
+    *,
+    around: Sequence[str] | None = None,
+    depth: int = NEIGHBOURHOOD_DEPTH,
+) -> Knowledge:
+    """The graph of the catalogue in `store` (stubs left out), or, with `around`, of the
+    neighbourhood those papers need: what they build on, compare with, mention and cite (and
+    what builds on them) up to `depth` links, their section mates and nearest neighbours in
+    meaning. Never the whole field for a question about a few papers. Raises CatalogueEmpty.
 
     `neighbours` gives the similar pairs; an `IndexNeighbours` adds its notes (an index not
     used, papers without a vector) to the knowledge's notes."""
     started = time.perf_counter()
     require_papers(store)
-    papers = load_papers(store)
-    citations = citation_pairs(store)
+    if around is None:
+        papers = load_papers(store)
+        ids = {paper.id for paper in papers}
+        relations = relations_of_papers(store, ids)
+        citations = citation_pairs(store)
+    else:
+        ids, relations, citations = _neighbourhood(store, around, depth)
+        if neighbours is not None and isinstance(neighbours, IndexNeighbours):
+            ids |= neighbours.nearest(around)
+        papers = load_papers(store, ids)
     notes = []
     pairs: Iterable[tuple[str, str, float]] = ()
     if neighbours is None:
@@ -82,23 +104,53 @@ def load_knowledge(store: Store, neighbours: Neighbours | None = None) -> Knowle
         told = neighbours.notes if isinstance(neighbours, IndexNeighbours) else []
         notes.extend(told)
         if not pairs and not told:
-            notes.append("no similar pairs found: run `speechgraph refresh` to build the index")
+            notes.append("no similar pairs found: run `speechgraph index` to build the index")
     if not citations:
-        notes.append("no citation data: plans rest on named methods, similarity and list order")
-    graph = build_graph(papers, citations, pairs)
+        notes.append("no citation data: plans rest on what the texts say, similarity and lists")
+    topics = paper_topics(store, [paper.id for paper in papers])
+    graph = build_graph(papers, citations, pairs, relations, topics)
     return Knowledge(papers, graph, time.perf_counter() - started, notes)
 
 
+def _neighbourhood(
+    store: Store, around: Sequence[str], depth: int
+) -> tuple[set[str], list[Relation], list[tuple[str, str]]]:
+    """The papers within `depth` links of `around` along relations and citations, back (what
+    they rest on) and forward (what rests on them), with the relations and citations found."""
+    ids = set(around) | section_mates(store, around)
+    relations: dict[tuple[str, str, str], Relation] = {}
+    citations: set[tuple[str, str]] = set()
+    frontier = set(around)
+    for _ in range(max(1, depth)):
+        found_relations = [
+            *relations_of_papers(store, frontier, outgoing=True),
+            *relations_of_papers(store, frontier, outgoing=False),
+        ]
+        found_citations = [
+            *citations_of_papers(store, frontier, outgoing=True),
+            *citations_of_papers(store, frontier, outgoing=False),
+        ]
+        for relation in found_relations:
+            relations[(relation.source_id, relation.target_id, relation.kind)] = relation
+        citations.update(found_citations)
+        reached = {r.source_id for r in found_relations} | {r.target_id for r in found_relations}
+        reached |= {paper for pair in found_citations for paper in pair}
+        frontier = reached - ids
+        ids |= reached
+        if not frontier:
+            break
+    return ids, list(relations.values()), sorted(citations)
+
+
 def index_neighbours(settings: Settings, store: Store) -> IndexNeighbours:
-    """A `Neighbours` function over the search index of `settings`, accepting the index only
-    when it was built with this model for the catalogue's current version."""
+    """A `Neighbours` function over the search index of `settings`, accepting the index when
+    it was built with this model (an index behind the catalogue still serves the papers it
+    has; the others are noted as having no vector yet)."""
     from speechgraph.search.encoder import model_fingerprint
 
-    version = catalogue_version(store)
+    require_papers(store)
     return IndexNeighbours(
-        settings.index_dir,
-        fingerprint=model_fingerprint(settings.model, settings.cache_dir),
-        catalogue_version=version,
+        settings.index_dir, fingerprint=model_fingerprint(settings.model, settings.cache_dir)
     )
 
 
@@ -130,20 +182,45 @@ class IndexNeighbours:
         self.threshold = threshold
         self.embeddings: Embeddings | None = None
         self.notes: list[str] = []
+        self._index: Any = None
+        self._refusal: str | None = None
 
-    def __call__(self, paper_ids: Sequence[str]) -> list[tuple[str, str, float]]:
+    def _load(self) -> Any:
+        """The index (loaded once), or None with the reason in `_refusal`."""
         from speechgraph.search.index import load_index
 
+        if self._index is None and self._refusal is None:
+            try:
+                self._index = load_index(
+                    self.index_dir,
+                    fingerprint=self.fingerprint,
+                    catalogue_version=self.catalogue_version,
+                )
+            except IndexOutOfDate as error:
+                log.info("no embeddings: %s", error)
+                self._refusal = f"search index not used, so no similar-paper links: {error}"
+        return self._index
+
+    def nearest(self, paper_ids: Sequence[str]) -> set[str]:
+        """The papers nearest in meaning to `paper_ids` across the whole index (their `k`
+        nearest at or above the threshold): candidates for a neighbourhood."""
+        index = self._load()
+        present = [paper_id for paper_id in paper_ids if index is not None and paper_id in index]
+        if not present:
+            return set()
+        found = index.search_many(index.vectors(present), self.k + 1)
+        return {
+            other
+            for hits in found
+            for other, score in hits
+            if score >= self.threshold and other not in present
+        }
+
+    def __call__(self, paper_ids: Sequence[str]) -> list[tuple[str, str, float]]:
         self.embeddings, self.notes = None, []
-        try:
-            index = load_index(
-                self.index_dir,
-                fingerprint=self.fingerprint,
-                catalogue_version=self.catalogue_version,
-            )
-        except IndexOutOfDate as error:
-            log.info("no embeddings: %s", error)
-            self.notes.append(f"search index not used, so no similar-paper links: {error}")
+        index = self._load()
+        if index is None:
+            self.notes.append(self._refusal or "no search index")
             return []
         present = [paper_id for paper_id in paper_ids if paper_id in index]
         if len(present) < len(paper_ids):

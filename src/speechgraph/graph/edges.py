@@ -5,38 +5,41 @@ MultiDiGraph; never opens the database and never touches FAISS. Reading plans an
 the graph live in `plans.py`.
 
 Every edge points from the later (dependent) paper to the earlier one it relies on:
-`cites` citing -> cited, `builds_on` namer -> named, `similar` later -> earlier,
-`co_listed` listed later -> listed earlier in the same section (curricular order),
-`shares_author` later -> earlier.
+`cites` citing -> cited; `builds_on`, `compares_with` and `mentions` the paper whose text (or
+our curation) says so -> the paper it names; `similar` later -> earlier; `co_listed` listed later
+-> listed earlier in the same section (curricular order); `shares_author` later -> earlier.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from itertools import combinations
 from typing import Any
 
 import networkx as nx
 
-from speechgraph.knowledge.names import catalogue_names, named_methods, title_name
-from speechgraph.records import PaperView
+from speechgraph.knowledge.names import title_name
+from speechgraph.knowledge.relations import submitted_before
+from speechgraph.records import PaperView, Relation
 
 log = logging.getLogger(__name__)
 
 CITES = "cites"
 BUILDS_ON = "builds_on"
+COMPARES_WITH = "compares_with"
+MENTIONS = "mentions"
 SIMILAR = "similar"
 CO_LISTED = "co_listed"
 SHARES_AUTHOR = "shares_author"
-EDGE_KINDS = (CITES, BUILDS_ON, SIMILAR, CO_LISTED, SHARES_AUTHOR)
+EDGE_KINDS = (CITES, BUILDS_ON, COMPARES_WITH, MENTIONS, SIMILAR, CO_LISTED, SHARES_AUTHOR)
 
-# Confidence by kind, in the order the issue ranks prerequisite evidence:
-# cites > builds_on > similar-and-earlier > curricular order > shared author.
+# Confidence by kind, in the order prerequisite evidence ranks: cites > builds_on (and
+# compares_with, from the texts' own confidence) > similar-and-earlier > curricular order >
+# shared author.
 CITES_CONFIDENCE = 0.9
-BUILDS_ON_CONFIDENCE = {"title": 0.85, "builds_on list": 0.85, "abstract": 0.75, "note": 0.75}
 SIMILAR_SCALE = 0.6  # confidence = 0.6 * cosine, so similarity never outranks a named method
 CO_LISTED_CONFIDENCE = 0.25
 SHARES_AUTHOR_CONFIDENCE = 0.2
@@ -55,31 +58,34 @@ def time_key(node: dict[str, Any]) -> tuple[int, int] | None:
 
 
 def compare_time(first: dict[str, Any], second: dict[str, Any]) -> int | None:
-    """-1, 0 or 1 as `first` is earlier, in the same month (or same year, month unknown) or
-    later than `second`; None when either is undated."""
-    a, b = time_key(first), time_key(second)
-    if a is None or b is None:
-        return None
-    if a[0] != b[0]:
-        return -1 if a[0] < b[0] else 1
-    if a[1] == 0 or b[1] == 0 or a[1] == b[1]:
-        return 0
-    return -1 if a[1] < b[1] else 1
+    """-1 or 1 as `first` was submitted before or after `second`, 0 for a tie (never a
+    prerequisite either way), None when the data cannot tell. Full dates decide where both
+    are known, and two new-style arXiv ids of the same month are in submission order
+    (`knowledge.relations.submitted_before`)."""
+    before = submitted_before(first["id"], first.get("when"), second["id"], second.get("when"))
+    if before:
+        return -1
+    after = submitted_before(second["id"], second.get("when"), first["id"], first.get("when"))
+    if after:
+        return 1
+    return 0 if before is False and after is False else None
 
 
 def build_graph(
     papers: Sequence[PaperView],
     citations: Iterable[tuple[str, str]],
     similar_pairs: Iterable[tuple[str, str, float]] = (),
+    relations: Iterable[Relation] = (),
+    topics: Mapping[str, int] | None = None,
 ) -> nx.MultiDiGraph:
     """The graph over `papers`. Citations or pairs naming papers outside `papers`, self-pairs
     and repeats are ignored; cycles in the citation data are kept as they are (queries are
     bounded, so they cannot loop)."""
     graph = nx.MultiDiGraph()
     for paper in papers:
-        graph.add_node(paper.id, **_node_attributes(paper))
+        graph.add_node(paper.id, **_node_attributes(paper, (topics or {}).get(paper.id)))
     _add_citations(graph, citations)
-    _add_builds_on(graph, papers)
+    _add_relations(graph, relations)
     _add_similar(graph, similar_pairs)
     _add_co_listed(graph, papers)
     _add_shared_authors(graph, papers)
@@ -87,13 +93,15 @@ def build_graph(
     return graph
 
 
-def _node_attributes(paper: PaperView) -> dict[str, Any]:
+def _node_attributes(paper: PaperView, topic: int | None) -> dict[str, Any]:
     return {
+        "id": paper.id,
         "title": paper.title,
         "year": paper.year,
         "published": paper.published,
+        "when": paper.submitted,
         "aliases": list(paper.aliases),
-        "topic": paper.topic,
+        "topic": topic,
         "sections": [f"{list_name} > {section}" for list_name, section in paper.sections],
         "is_stub": paper.is_stub,
     }
@@ -120,22 +128,24 @@ def _add_citations(graph: nx.MultiDiGraph, citations: Iterable[tuple[str, str]])
         )
 
 
-def _add_builds_on(graph: nx.MultiDiGraph, papers: Sequence[PaperView]) -> None:
-    names = catalogue_names(papers)
-    for paper in papers:
-        for match in named_methods(paper, names):
-            earlier = match.name.paper_id
-            if compare_time(graph.nodes[earlier], graph.nodes[paper.id]) not in (-1, 0):
-                continue  # a paper cannot build on work that appeared after it
-            confidence = BUILDS_ON_CONFIDENCE[match.field] * match.name.trust
-            evidence = _naming_evidence(short_name(graph, paper.id), match.field, match.name.text)
-            add_edge(graph, paper.id, earlier, BUILDS_ON, evidence, confidence)
+RELATION_VERBS = {BUILDS_ON: "builds on", COMPARES_WITH: "compares with", MENTIONS: "mentions"}
+MENTIONS_SCALE = 0.5  # a bare mention is weaker evidence than the relations the text types
 
 
-def _naming_evidence(namer: str, field: str, name: str) -> str:
-    if field == "builds_on list":
-        return f"notes on {namer} list '{name}' among the methods it builds on"
-    return f"{field} of {namer} names '{name}'"
+def _add_relations(graph: nx.MultiDiGraph, relations: Iterable[Relation]) -> None:
+    """What the papers' texts (or our curation) say they build on, compare with or mention:
+    each an edge from the paper to the earlier one, the sentence as evidence."""
+    for relation in relations:
+        source, target = relation.source_id, relation.target_id
+        if source not in graph or target not in graph:
+            continue
+        if compare_time(graph.nodes[target], graph.nodes[source]) in (0, 1):
+            continue  # never on work submitted at the same time or after
+        namer = short_name(graph, source)
+        verb = RELATION_VERBS[relation.kind]
+        evidence = f"{namer} {verb} {relation.name}: {relation.evidence}"
+        scale = MENTIONS_SCALE if relation.kind == MENTIONS else 1.0
+        add_edge(graph, source, target, relation.kind, evidence, relation.confidence * scale)
 
 
 def _add_similar(graph: nx.MultiDiGraph, pairs: Iterable[tuple[str, str, float]]) -> None:

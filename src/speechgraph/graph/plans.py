@@ -20,6 +20,8 @@ from speechgraph.graph.edges import (
     BUILDS_ON,
     CITES,
     CO_LISTED,
+    COMPARES_WITH,
+    MENTIONS,
     SHARES_AUTHOR,
     SIMILAR,
     compare_time,
@@ -30,10 +32,15 @@ DEFAULT_DEPTH = 3
 MAX_DEPTH = 8
 DEFAULT_MIN_CONFIDENCE = 0.2
 DEFAULT_MAX_STEPS = 25
-PREREQUISITE_KINDS = (CITES, BUILDS_ON, SIMILAR, CO_LISTED)
-STRONG_KINDS = (CITES, BUILDS_ON)  # the only evidence that may link papers of the same month
-WEAK_KINDS = (SIMILAR, CO_LISTED)  # only as the first link from the target
+PREREQUISITE_KINDS = (CITES, BUILDS_ON, COMPARES_WITH, SIMILAR, CO_LISTED)
+STRONG_KINDS = (CITES, BUILDS_ON)  # the evidence a chain of prerequisites may continue on
+FIRST_ONLY_KINDS = (COMPARES_WITH, SIMILAR, CO_LISTED)  # only as the first link from the target
+WEAK_KINDS = (SIMILAR, CO_LISTED)  # ... and only towards the target's own topic
+PATH_KINDS = (*PREREQUISITE_KINDS, MENTIONS)  # what a path may move along, forward in time
 UNDIRECTED_KINDS = (SIMILAR, CO_LISTED, SHARES_AUTHOR)
+# A plan reads what the target builds on (or cites) first, then what it compares with, then
+# what is near it by meaning or by the lists' order; each step says which.
+READING_GROUPS = {CITES: 0, BUILDS_ON: 0, COMPARES_WITH: 1, SIMILAR: 2, CO_LISTED: 2}
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,11 @@ class PlanStep:
     confidence: float
     evidence: list[Evidence]  # the chain from the target back to this paper
 
+    @property
+    def relation(self) -> str:
+        """How the target relates to this chain: builds_on, cites, compares_with, similar…"""
+        return self.evidence[0].kind if self.evidence else ""
+
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
@@ -76,6 +88,7 @@ class PlanStep:
             "year": self.year,
             "confidence": round(self.confidence, 4),
             "evidence": [edge.to_json() for edge in self.evidence],
+            "relation": self.relation,
         }
 
 
@@ -159,12 +172,12 @@ def require_node(graph: nx.MultiDiGraph, paper_id: str) -> str:
 
 
 def _step_allowed(graph: nx.MultiDiGraph, dependent: str, dependency: str, kind: str) -> bool:
-    """Whether `dependency` may be read before `dependent` on this evidence: never later, the
-    same month only on citation or named-method evidence, undated papers only on citations."""
+    """Whether `dependency` may be read before `dependent` on this evidence: only when it was
+    submitted before (a tie never is); where the data cannot tell, on a citation alone."""
     order = compare_time(graph.nodes[dependency], graph.nodes[dependent])
     if order is None:
         return kind == CITES
-    return order == -1 or (order == 0 and kind in STRONG_KINDS)
+    return order == -1
 
 
 def _prerequisite_edges(graph: nx.MultiDiGraph, paper_id: str) -> Iterable[Evidence]:
@@ -201,7 +214,8 @@ def prerequisites(
     chosen = sorted(best, key=lambda node: (-best[node][0], _time_order(graph, node)))[:max_steps]
     steps = [
         PlanStep(node, graph.nodes[node]["title"], graph.nodes[node]["year"], *best[node])
-        for node in _reading_order(graph, chosen)
+        for group in _reading_groups(chosen, best)
+        for node in _reading_order(graph, group)
     ]
     if not steps:
         message = f"no earlier catalogue paper is linked to {target} within {depth} steps"
@@ -210,28 +224,40 @@ def prerequisites(
     return Plan(target, title, depth, steps, message)
 
 
+def _reading_groups(
+    chosen: list[str], best: dict[str, tuple[float, list[Evidence]]]
+) -> list[list[str]]:
+    """The chosen papers by how the target relates to them: builds on (or cites) first, then
+    compares with, then near by meaning or list order."""
+    groups: list[list[str]] = [[], [], []]
+    for node in chosen:
+        groups[READING_GROUPS[best[node][1][0].kind]].append(node)
+    return groups
+
+
 def _strongest_chains(
     graph: nx.MultiDiGraph, target: str, depth: int, min_confidence: float
 ) -> dict[str, tuple[float, list[Evidence]]]:
     """Best product of confidences per reachable paper using at most `depth` edges (a bounded
-    Bellman-Ford: one round per hop, re-expanding only papers whose chain improved). Weak
-    evidence (similarity, list order) may only start a chain; cites and builds_on continue it,
-    and a chain that starts weak must end on a paper of the target's topic (where both have
-    one): a vocoder is no prerequisite of a speaker-verification paper because the two are
-    near in embedding space."""
+    Bellman-Ford: one round per hop, re-expanding only papers whose chain improved). Compares
+    with, similarity and list order may only start a chain; cites and builds_on continue it;
+    a chain that starts with similarity or list order must end on a paper of the target's topic
+    cluster (where both have one): a vocoder is no prerequisite of a speaker-verification paper
+    because the two are near in embedding space. Nothing submitted after the target (or with
+    it) is a prerequisite."""
     best: dict[str, tuple[float, list[Evidence]]] = {}
     frontier: dict[str, tuple[float, list[Evidence]]] = {target: (1.0, [])}
     for _ in range(depth):
         improved: dict[str, tuple[float, list[Evidence]]] = {}
         for node, (confidence, chain) in frontier.items():
             for edge in _prerequisite_edges(graph, node):
-                if chain and edge.kind in WEAK_KINDS:
-                    continue  # similarity of a similar paper is drift, not a prerequisite
+                if chain and edge.kind in FIRST_ONLY_KINDS:
+                    continue  # the baseline of a baseline, or a similar paper's, is drift
                 candidate = confidence * edge.confidence
                 dependency = edge.target
                 if dependency == target or candidate < min_confidence:
                     continue
-                if compare_time(graph.nodes[dependency], graph.nodes[target]) == 1:
+                if compare_time(graph.nodes[dependency], graph.nodes[target]) != -1:
                     continue
                 starts_weak = (chain[0] if chain else edge).kind in WEAK_KINDS
                 if starts_weak and not _same_topic(graph, dependency, target):
@@ -282,7 +308,7 @@ def _forward_view(graph: nx.MultiDiGraph) -> nx.DiGraph:
     for later, earlier, data in graph.edges(data=True):
         kind = data["kind"]
         evidence = Evidence(later, earlier, kind, data["evidence"], data["confidence"])
-        if kind in PREREQUISITE_KINDS and _step_allowed(graph, later, earlier, kind):
+        if kind in PATH_KINDS and _step_allowed(graph, later, earlier, kind):
             _keep_stronger(forward, earlier, later, evidence)
         elif kind in UNDIRECTED_KINDS:
             order = compare_time(graph.nodes[earlier], graph.nodes[later])

@@ -48,12 +48,6 @@ class MethodName:
         return NAME_TRUST[self.source]
 
 
-@dataclass(frozen=True)
-class NameMatch:
-    name: MethodName
-    field: str  # "title" | "note" | "abstract" | "builds_on list"
-
-
 def tokenize(text: str) -> list[str]:
     """Lowercase tokens with letters and digits split apart, so "FastSpeech2" = "FastSpeech 2"."""
     return _TOKEN.findall(_DOT_ZERO.sub(r"\1", text).lower())
@@ -95,13 +89,6 @@ def _is_usable_link_text(text: str, paper: PaperView) -> bool:
     return bool(tokens & known) or any(joined == "".join(tokenize(a)) for a in paper.aliases)
 
 
-def _make_name(paper_id: str, text: str, source: str) -> MethodName | None:
-    tokens = tuple(tokenize(text))
-    if not tokens:
-        return None
-    return MethodName(paper_id, text.strip(), source, tokens, not is_distinctive(text.strip()))
-
-
 def names_of(paper: PaperView) -> list[MethodName]:
     """Every name of one paper, best source first, without repeats."""
     candidates = [(alias, "alias") for alias in paper.aliases]
@@ -114,24 +101,37 @@ def names_of(paper: PaperView) -> list[MethodName]:
     ]
     names: dict[tuple[str, ...], MethodName] = {}
     for text, source in candidates:
-        made = _make_name(paper.id, text, source)
+        made = make_name(paper.id, text, source)
         if made is not None and made.tokens not in names:
             names[made.tokens] = made
     return list(names.values())
 
 
 def catalogue_names(papers: Sequence[PaperView]) -> dict[tuple[str, ...], list[MethodName]]:
-    """Names of all papers by token sequence. A name claimed by several papers keeps only the
-    claims from the most trusted source ("Tacotron 2" as alias beats "Tacotron 2" as link text)."""
+    """Names of all papers by token sequence (see `resolve_claims`)."""
+    return resolve_claims(name for paper in papers for name in names_of(paper))
+
+
+def resolve_claims(names: Iterable[MethodName]) -> dict[tuple[str, ...], list[MethodName]]:
+    """Names by token sequence. A name claimed by several papers keeps only the claims from the
+    most trusted source ("Tacotron 2" as alias beats "Tacotron 2" as link text)."""
     claims: dict[tuple[str, ...], list[MethodName]] = defaultdict(list)
-    for paper in papers:
-        for name in names_of(paper):
-            claims[name.tokens].append(name)
+    for name in names:
+        claims[name.tokens].append(name)
     resolved = {}
     for tokens, named in claims.items():
         best = max(name.trust for name in named)
         resolved[tokens] = [name for name in named if name.trust == best]
     return resolved
+
+
+def make_name(paper_id: str, text: str, source: str) -> MethodName | None:
+    """A name of `paper_id`, or None for text without a token. Plain English words ("Deep
+    Speech") must keep their capitals to match."""
+    tokens = tuple(tokenize(text))
+    if not tokens:
+        return None
+    return MethodName(paper_id, text.strip(), source, tokens, not is_distinctive(text.strip()))
 
 
 def find_names(
@@ -163,23 +163,6 @@ def find_names(
                 continue
             matches.append((start, name))
     return sorted(matches, key=lambda item: item[0])
-
-
-def named_methods(
-    paper: PaperView, names: dict[tuple[str, ...], list[MethodName]]
-) -> list[NameMatch]:
-    """The other papers' names that `paper` mentions, with the field that mentions each."""
-    # Title first: at equal confidence the first evidence found is the one shown. Each
-    # builds_on entry is matched on its own so that names never run across two entries.
-    found = [("title", hit) for hit in find_names(paper.title, names)]
-    found += [
-        ("builds_on list", hit) for entry in paper.builds_on for hit in find_names(entry, names)
-    ]
-    for field_name, text in (("abstract", paper.abstract), ("note", paper.note)):
-        found += [(field_name, hit) for hit in find_names(text or "", names)]
-    return [
-        NameMatch(name, field_name) for field_name, (_, name) in found if name.paper_id != paper.id
-    ]
 
 
 # --- which paper the user means -----------------------------------------------------------------

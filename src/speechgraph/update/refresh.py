@@ -33,6 +33,7 @@ from speechgraph.records import ARXIV, PaperRecord, ParsedList, ResolvedList
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
+TOPICS_IN_REFRESH = 3000  # indexes up to this size are clustered again by a refresh
 
 
 class MetadataSource(TitleSearcher, Protocol):
@@ -361,8 +362,13 @@ def _update_index(
     imported or harvested earlier wait for `speechgraph index`); a failure here leaves the
     catalogue as committed."""
     from speechgraph.search.indexing import sync_index
+    from speechgraph.update.derive import sync_knowledge
+    from speechgraph.update.topics import sync_topics
 
     try:
         report.index = sync_index(settings, store, progress=show, only=written)
+        report.index["knowledge"] = sync_knowledge(settings, show)
+        if report.index["papers"] <= TOPICS_IN_REFRESH:  # a large field's wait for `index`
+            report.index["topics"] = sync_topics(settings, store)
     except SpeechgraphError as error:
         report.warnings.append(f"search index not updated: {error}")

@@ -13,88 +13,13 @@ from typing import Any
 
 import networkx as nx
 
-from speechgraph.graph.build import REINDEX, Embeddings, Knowledge, no_vector_yet
-from speechgraph.graph.clusters import ClusterReport, cluster_papers
+from speechgraph.graph.clusters import ClusterReport
 from speechgraph.graph.edges import short_name
 from speechgraph.graph.plans import Evidence, PathResult, Plan, because
 from speechgraph.knowledge.names import title_name
 from speechgraph.records import PaperView
 
 # --- topics --------------------------------------------------------------------------------
-
-
-def cluster_catalogue(knowledge: Knowledge, embeddings: Embeddings | None) -> ClusterReport:
-    """Topic clusters of the catalogue, over the papers that have vectors when there are any;
-    papers without a vector yet then join clusters by their graph links (the message says so).
-    """
-    papers = knowledge.papers
-    if embeddings is not None:
-        by_id = {paper.id: paper for paper in papers}
-        papers = [by_id[paper_id] for paper_id in embeddings.ids if paper_id in by_id]
-    report = cluster_papers(
-        [paper.id for paper in papers],
-        [f"{paper.title}. {paper.note or paper.abstract or ''}" for paper in papers],
-        embeddings.vectors if embeddings is not None else None,
-        knowledge.graph,
-        sections={
-            p.id: f"{p.mentions[0].list} > {p.mentions[0].section}" for p in papers if p.mentions
-        },
-        topics={paper.id: paper.topic for paper in papers if paper.topic},
-    )
-    clustered = {paper.id for paper in papers}
-    without = [paper.id for paper in knowledge.papers if paper.id not in clustered]
-    return _join_by_graph(report, without, knowledge.graph) if without else report
-
-
-def _join_by_graph(
-    report: ClusterReport, ids: Sequence[str], graph: nx.MultiDiGraph
-) -> ClusterReport:
-    """Add papers that were not clustered (no vector yet) to the cluster they have the
-    strongest graph links to (summed confidence, any edge kind), placed on the map at the mean
-    of those linked members; papers linked to no member stay out. The report's message says so.
-    """
-    cluster_of = {member: cluster for cluster in report.clusters for member in cluster.members}
-    joined, left_out = 0, 0
-    for paper_id in ids:
-        if paper_id in cluster_of or paper_id not in graph:
-            continue
-        strength: dict[int, float] = {}
-        linked: dict[int, list[str]] = {}
-        for other, weight in _links(graph, paper_id):
-            cluster = cluster_of.get(other)
-            if cluster is not None:
-                strength[cluster.id] = strength.get(cluster.id, 0.0) + weight
-                linked.setdefault(cluster.id, []).append(other)
-        if not strength:
-            left_out += 1
-            continue
-        best = min(strength, key=lambda cluster_id: (-strength[cluster_id], cluster_id))
-        next(c for c in report.clusters if c.id == best).members.append(paper_id)
-        points = [report.coordinates[m] for m in linked[best] if m in report.coordinates]
-        if points:
-            report.coordinates[paper_id] = (
-                round(sum(x for x, _ in points) / len(points), 4),
-                round(sum(y for _, y in points) / len(points), 4),
-            )
-        joined += 1
-    if joined or left_out:
-        told = (
-            f"{no_vector_yet(joined + left_out)} (run {REINDEX}): "
-            f"{joined} joined the cluster they have most graph links to"
-            + (f", {left_out} with no links are in no cluster" if left_out else "")
-        )
-        report.message = f"{report.message}; {told}" if report.message else told
-    return report
-
-
-def _links(graph: nx.MultiDiGraph, paper_id: str) -> list[tuple[str, float]]:
-    out_links = [
-        (other, data["confidence"]) for _, other, data in graph.out_edges(paper_id, data=True)
-    ]
-    in_links = [
-        (other, data["confidence"]) for other, _, data in graph.in_edges(paper_id, data=True)
-    ]
-    return out_links + in_links
 
 
 def topic_points(report: ClusterReport, papers: Sequence[PaperView]) -> list[dict[str, Any]]:

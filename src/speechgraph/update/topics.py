@@ -1,0 +1,77 @@
+"""Keeping the topics (every paper's topic cluster, its label and its place on the map) in step
+with the vector index: clustered again when the vectors changed, stored for the plan filter,
+the `clusters` command and the topic map.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from speechgraph.catalogue.queries import meta_value, paper_titles
+from speechgraph.catalogue.store import Store
+from speechgraph.config import Settings
+from speechgraph.errors import IndexOutOfDate
+from speechgraph.graph.build import Embeddings, index_neighbours, load_knowledge
+from speechgraph.graph.clusters import AGGLOMERATIVE_LIMIT
+from speechgraph.graph.topics import cluster_catalogue, cluster_field
+from speechgraph.search.encoder import model_fingerprint
+from speechgraph.search.index import load_index
+
+STAMP = "topics_of"
+
+
+def sync_topics(settings: Settings, store: Store, *, force: bool = False) -> dict[str, Any]:
+    """Cluster the papers that have vectors when the vector index changed since the topics
+    were made; counts of what it did."""
+    try:
+        index = load_index(
+            settings.index_dir, fingerprint=model_fingerprint(settings.model, settings.cache_dir)
+        )
+    except IndexOutOfDate:
+        return {"status": "no vectors", "papers": 0, "topics": 0}
+    manifest = index.manifest
+    stamp = f"{manifest.fingerprint}|{manifest.built_at}|{manifest.count}|{manifest.ids[-1:]}"
+    if meta_value(store, STAMP) == stamp and not force:
+        return {"status": "up-to-date", "papers": manifest.count, "topics": None}
+    ids = list(manifest.ids)
+    if len(ids) <= AGGLOMERATIVE_LIMIT:
+        assignments, labels = _small(settings, store, ids, index)
+    else:
+        assignments, labels = _large(store, ids, index)
+    with store.writing() as writer:
+        writer.replace_topics(assignments, labels)
+        writer.set_meta(STAMP, stamp)
+    topics = sum(1 for label in labels if label[0] == 0)
+    return {"status": "updated", "papers": len(assignments), "topics": topics}
+
+
+def _small(settings: Settings, store: Store, ids: list[str], index: Any) -> tuple[list, list]:
+    """A small catalogue: the clustering `clusters` shows (embeddings and graph compete)."""
+    knowledge = load_knowledge(store, index_neighbours(settings, store))
+    report = cluster_catalogue(knowledge, Embeddings(ids, index.vectors(ids)))
+    assignments = [
+        (member, cluster.id, None, *report.coordinates.get(member, (0.0, 0.0)))
+        for cluster in report.clusters
+        for member in cluster.members
+    ]
+    labels = [
+        (0, cluster.id, None, cluster.label, cluster.terms, len(cluster.members))
+        for cluster in report.clusters
+    ]
+    return assignments, labels
+
+
+def _large(store: Store, ids: list[str], index: Any) -> tuple[list, list]:
+    """A large field: two levels of clusters over the vectors."""
+    field = cluster_field(ids, index.vectors(ids), lambda chosen: paper_titles(store, chosen))
+    assignments = [
+        (paper_id, int(topic), int(subtopic), float(x), float(y))
+        for paper_id, topic, subtopic, (x, y) in zip(
+            field.ids, field.topic, field.subtopic, field.coordinates, strict=True
+        )
+    ]
+    labels = [
+        (label.level, label.id, label.parent, label.label, label.terms, label.size)
+        for label in field.labels
+    ]
+    return assignments, labels
