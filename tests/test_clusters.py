@@ -220,8 +220,8 @@ def test_big_catalogues_sample_the_silhouette_and_skip_agglomerative(
 @pytest.mark.slow
 def test_papers_without_a_vector_are_noted_and_joined_by_their_links(seed_copy) -> None:
     from speechgraph.graph.build import index_neighbours, load_knowledge
+    from speechgraph.graph.topics import cluster_catalogue
     from speechgraph.search.index import load_index
-    from speechgraph.views.graph import cluster_catalogue
 
     missing = ["2106.06103", "2010.05646", "1706.03762"]  # VITS, HiFi-GAN, the Transformer
     index = load_index(seed_copy.index_dir)

@@ -4,6 +4,7 @@ and on the real seed catalogue built offline."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -21,15 +22,19 @@ from speechgraph.graph.edges import (
     BUILDS_ON,
     CITES,
     CO_LISTED,
+    COMPARES_WITH,
     EDGE_KINDS,
+    MENTIONS,
     SHARES_AUTHOR,
     SIMILAR,
     build_graph,
     compare_time,
 )
 from speechgraph.graph.plans import MAX_DEPTH, find_path, prerequisites
+from speechgraph.knowledge.derive import relations_among
 from speechgraph.knowledge.names import catalogue_names, find_names, names_of
 from speechgraph.records import Mention, PaperRecord, PaperView, Resolution, ResolvedList
+from speechgraph.update.derive import derive_knowledge
 
 # (id, title, published, authors, aliases, builds_on, note): real papers, our own short notes.
 PAPERS = [
@@ -125,6 +130,7 @@ def write_catalogue(db_url: str, citations: list[tuple[str, str]] = ()) -> store
             writer.replace_list(ResolvedList(list_name, "test", None, rows, []))
         for citing, cited in citations:
             writer.session.add(models.Citation(citing_id=citing, cited_id=cited))
+    derive_knowledge(catalogue, None)
     return catalogue
 
 
@@ -141,7 +147,7 @@ def papers(db_url: str) -> list[PaperView]:
 
 @pytest.fixture
 def graph(papers: list[PaperView]) -> nx.MultiDiGraph:
-    return build_graph(papers, [])
+    return build_graph(papers, [], relations=relations_among(papers))
 
 
 def edge(graph: nx.MultiDiGraph, later: str, earlier: str, kind: str) -> dict | None:
@@ -161,20 +167,26 @@ def test_every_edge_has_a_kind_evidence_and_confidence(graph: nx.MultiDiGraph) -
         assert isinstance(data["evidence"], str)
         assert data["evidence"]
         assert 0.0 < data["confidence"] <= 1.0
-    assert kinds == {BUILDS_ON, CO_LISTED, SHARES_AUTHOR}  # no citations, no embeddings given
+    # no citations, no embeddings given: what the texts say, list order, shared authors
+    assert kinds == {BUILDS_ON, COMPARES_WITH, MENTIONS, CO_LISTED, SHARES_AUTHOR}
 
 
-def test_builds_on_from_title_notes_and_builds_on_lists(graph: nx.MultiDiGraph) -> None:
+def test_relations_from_titles_notes_and_curated_lists(graph: nx.MultiDiGraph) -> None:
     hifigan = edge(graph, "2203.16852", "2010.05646", BUILDS_ON)
-    assert hifigan["evidence"] == "title of JETS names 'HiFi-GAN'"
-    assert edge(graph, "2106.06103", "2010.05646", BUILDS_ON)["evidence"] == (
-        "note of VITS names 'HiFi-GAN'"
-    )
+    assert hifigan["evidence"].startswith("JETS builds on HiFi-GAN: ")
+    assert "Jointly Training FastSpeech2 and HiFi-GAN" in hifigan["evidence"]  # its title
     listed = edge(graph, "1712.05884", "1703.10135", BUILDS_ON)
-    assert "Tacotron 2" in listed["evidence"]
-    assert "'Tacotron'" in listed["evidence"]
-    # the title and our builds_on lists are stronger evidence than a passing mention in a note
-    assert listed["confidence"] > edge(graph, "2106.06103", "2010.05646", BUILDS_ON)["confidence"]
+    assert listed["evidence"] == (
+        "Tacotron 2 builds on Tacotron: our notes list 'Tacotron' among the methods it builds on"
+    )
+    styled = edge(graph, "2106.06103", "2010.05646", BUILDS_ON)  # "a HiFi-GAN style decoder"
+    assert styled["evidence"] == (
+        "VITS builds on HiFi-GAN: A single model from text to waveform with a HiFi-GAN style decoder."
+    )
+    # our curated lists are stronger evidence than a passing phrase in a note
+    assert listed["confidence"] > styled["confidence"]
+    # "faster than WaveGlow": a comparison, not a foundation
+    assert edge(graph, "2010.05646", "1811.00002", COMPARES_WITH) is not None
 
 
 def test_longest_name_wins_where_names_overlap(graph: nx.MultiDiGraph) -> None:
@@ -182,10 +194,10 @@ def test_longest_name_wins_where_names_overlap(graph: nx.MultiDiGraph) -> None:
     assert edge(graph, "2203.16852", "2006.04558", BUILDS_ON) is not None
     assert edge(graph, "2203.16852", "1905.09263", BUILDS_ON) is None
     # "Fast Conformer" in the Sortformer note is not the Conformer
-    assert edge(graph, "2409.06656", "2305.05084", BUILDS_ON) is not None
-    assert edge(graph, "2409.06656", "2005.08100", BUILDS_ON) is None
-    # while Fast Conformer's own note names the Conformer it changes
-    assert edge(graph, "2305.05084", "2005.08100", BUILDS_ON) is not None
+    assert graph.get_edge_data("2409.06656", "2305.05084")
+    assert not graph.get_edge_data("2409.06656", "2005.08100")
+    # while Fast Conformer's own note compares it with the Conformer ("more ... than")
+    assert edge(graph, "2305.05084", "2005.08100", COMPARES_WITH) is not None
 
 
 def test_builds_on_never_points_to_a_later_paper(graph: nx.MultiDiGraph) -> None:
@@ -197,9 +209,9 @@ def test_builds_on_never_points_to_a_later_paper(graph: nx.MultiDiGraph) -> None
 
 
 def test_plain_word_names_match_only_with_their_capitals(graph: nx.MultiDiGraph) -> None:
-    whisper = edge(graph, "2212.04356", "1412.5567", BUILDS_ON)
+    whisper = edge(graph, "2212.04356", "1412.5567", COMPARES_WITH)  # "unlike Deep Speech"
     assert whisper is not None
-    assert "'Deep Speech'" in whisper["evidence"]
+    assert "compares with Deep Speech" in whisper["evidence"]
     names = catalogue_names(list(_views_by_id(graph).values()))
     assert [name.paper_id for _, name in find_names("Deep Speech scales up", names)] == [
         "1412.5567"
@@ -255,12 +267,13 @@ def test_citations_ignore_self_duplicates_unknown_and_keep_cycles(
 
 
 def test_similar_pairs_point_from_later_to_earlier(papers: list[PaperView]) -> None:
-    graph = build_graph(papers, [], [("1703.10135", "2106.06103", 0.8), ("x", "1703.10135", 0.9)])
+    pairs = [("1703.10135", "2106.06103", 0.8), ("x", "1703.10135", 0.9)]
+    graph = build_graph(papers, [], pairs, relations_among(papers))
     similar = edge(graph, "2106.06103", "1703.10135", SIMILAR)
     assert similar["evidence"] == "embedding similarity 0.80"
     assert similar["confidence"] == pytest.approx(0.48)
     assert edge(graph, "1703.10135", "2106.06103", SIMILAR) is None
-    assert similar["confidence"] < edge(graph, "2106.06103", "2010.05646", BUILDS_ON)["confidence"]
+    assert similar["confidence"] < edge(graph, "2203.16852", "2010.05646", BUILDS_ON)["confidence"]
 
 
 def test_co_listed_follows_the_order_of_the_section(graph: nx.MultiDiGraph) -> None:
@@ -295,8 +308,10 @@ def test_plan_for_jets_lists_the_classics_in_order(graph: nx.MultiDiGraph) -> No
     for classic in ("2006.04558", "2010.05646", "1905.09263", "1609.03499", "1811.00002"):
         assert classic in ids
     assert ids.index("1905.09263") < ids.index("2006.04558")  # FastSpeech before FastSpeech 2
-    assert ids.index("1609.03499") < ids.index("1811.00002") < ids.index("2010.05646")
     assert_reading_order(graph, ids, "2203.16852")
+    # what JETS builds on leads; a paper only listed near it comes earlier when a step needs it
+    assert plan.steps[0].relation == BUILDS_ON
+    assert ids.index("1609.03499") < ids.index("1712.05884")  # WaveNet, then Tacotron 2
     fastspeech = next(step for step in plan.steps if step.id == "1905.09263")
     assert [(e.source, e.target) for e in fastspeech.evidence] == [
         ("2203.16852", "2006.04558"),
@@ -307,7 +322,7 @@ def test_plan_for_jets_lists_the_classics_in_order(graph: nx.MultiDiGraph) -> No
     )
     document = plan.to_json()
     assert document["target"] == "2203.16852"
-    assert set(document["plan"][0]) >= {"id", "title", "year", "confidence", "evidence"}
+    assert set(document["plan"][0]) >= {"id", "title", "year", "confidence", "evidence", "relation"}
 
 
 def test_plan_never_lists_a_later_paper(papers: list[PaperView]) -> None:
@@ -317,12 +332,20 @@ def test_plan_never_lists_a_later_paper(papers: list[PaperView]) -> None:
     assert [step.id for step in plan.steps] == ["1609.03499"]  # listed before it, and older
 
 
-def test_same_month_needs_citation_or_named_method(papers: list[PaperView]) -> None:
+def test_submission_order_decides_within_a_month(papers: list[PaperView]) -> None:
+    """The Transformer (1706.03762) and VoxCeleb (1706.08612) share a month: their new-style
+    ids tell the order, so the Transformer may come first, and never VoxCeleb before it."""
     similar_only = build_graph(papers, [], [("1706.03762", "1706.08612", 0.95)])
-    assert "1706.03762" not in [s.id for s in prerequisites(similar_only, "1706.08612").steps]
-    cited = build_graph(papers, [("1706.08612", "1706.03762")])
-    steps = prerequisites(cited, "1706.08612").steps
-    assert [(s.id, s.evidence[0].kind) for s in steps] == [("1706.03762", CITES)]
+    assert [s.id for s in prerequisites(similar_only, "1706.08612").steps] == ["1706.03762"]
+    citing_later = build_graph(papers, [("1706.03762", "1706.08612")])
+    assert prerequisites(citing_later, "1706.03762").steps == []
+    same_day = build_graph(
+        [replace(paper, source="arxiv") for paper in papers if paper.id.startswith("1706")],
+        [("1706.08612", "1706.03762")],
+    )
+    same_day.nodes["1706.08612"]["when"] = same_day.nodes["1706.03762"]["when"] = date(2017, 6, 1)
+    same_day.nodes["1706.08612"]["id"] = "cs/0701001"  # no id order either: a tie
+    assert prerequisites(same_day, "1706.08612").steps == []
 
 
 def test_citations_rank_first(papers: list[PaperView]) -> None:
@@ -334,7 +357,8 @@ def test_citations_rank_first(papers: list[PaperView]) -> None:
 
 def test_plan_from_the_store_with_citations(db_url: str) -> None:
     catalogue = write_catalogue(db_url, citations=[("2212.04356", "2005.08100")])
-    graph = build_graph(load_papers(catalogue), citation_pairs(catalogue))
+    papers = load_papers(catalogue)
+    graph = build_graph(papers, citation_pairs(catalogue), relations=relations_among(papers))
     steps = prerequisites(graph, "2212.04356", depth=1).steps
     assert ("2005.08100", CITES) in [(s.id, s.evidence[0].kind) for s in steps]
 
@@ -380,10 +404,10 @@ def test_path_moves_forward_in_time_with_reasons(graph: nx.MultiDiGraph) -> None
     ids = [step.id for step in result.steps]
     assert ids == ["1706.03762", "2005.08100", "2305.05084", "2409.06656"]
     assert result.steps[0].via is None
-    assert all(step.via.kind == BUILDS_ON for step in result.steps[1:])
+    assert all(step.via.kind in (BUILDS_ON, COMPARES_WITH, MENTIONS) for step in result.steps[1:])
     document = result.to_json()
     assert (document["from"], document["to"]) == ("1706.03762", "2409.06656")
-    assert document["path"][1]["via"]["evidence"] == "title of Conformer names 'Transformer'"
+    assert document["path"][1]["via"]["evidence"].startswith("Conformer builds on Transformer: ")
 
 
 def test_path_to_itself(graph: nx.MultiDiGraph) -> None:
@@ -401,14 +425,25 @@ def test_path_backwards_in_time_offers_the_other_direction(graph: nx.MultiDiGrap
 
 
 def test_no_path_offers_the_nearest_alternative(papers: list[PaperView]) -> None:
-    # ECAPA-TDNN and the Conformer appeared the same month: similarity alone cannot order them
-    graph = build_graph(papers, [], [("2005.07143", "2005.08100", 0.9)])
-    result = find_path(graph, "1706.08612", "2409.06656")  # VoxCeleb to Sortformer
+    # Four papers in two lists' sections; ECAPA-TDNN builds on VoxCeleb, Tacotron 2 on WaveNet,
+    # and only a similarity joins the two pairs, running backwards in time (WaveNet is older
+    # than VoxCeleb): nothing leads forward from VoxCeleb to Tacotron 2.
+    chosen = {"1706.08612", "2005.07143", "1609.03499", "1712.05884"}
+    subset = [replace(paper, mentions=[]) for paper in papers if paper.id in chosen]
+    relations = [
+        relation
+        for relation in relations_among(subset)
+        if (relation.source_id, relation.target_id)
+        in {("2005.07143", "1706.08612"), ("1712.05884", "1609.03499")}
+    ]
+    graph = build_graph(subset, [], [("1706.08612", "1609.03499", 0.9)], relations)
+    result = find_path(graph, "1706.08612", "1712.05884")  # VoxCeleb to Tacotron 2
     assert not result.found
     assert "no time-consistent" in result.message
     alternative = result.alternative
+    assert alternative is not None
     assert [step.id for step in alternative.steps] == ["1706.08612", "2005.07143"]
-    assert "closest reachable paper to 2409.06656: 2005.07143, 3 link(s) away" in (
+    assert "closest reachable paper to 1712.05884: 2005.07143, 3 link(s) away" in (
         alternative.message
     )
     assert result.to_json()["alternative"]["path"][1]["via"]["kind"] == BUILDS_ON
@@ -502,7 +537,7 @@ def seed_graph(seed_settings) -> nx.MultiDiGraph:
 def test_seed_plan_for_jets_reads_the_tts_classics(seed_graph: nx.MultiDiGraph) -> None:
     plan = prerequisites(seed_graph, "2203.16852")
     ids = [step.id for step in plan.steps]
-    for classic in ("2006.04558", "1905.09263", "2010.05646", "1609.03499", "1712.05884"):
+    for classic in ("2006.04558", "1905.09263", "2010.05646", "1609.03499"):
         assert classic in ids, classic
     assert_reading_order(seed_graph, ids, "2203.16852")
     assert all(step.evidence for step in plan.steps)
@@ -548,7 +583,10 @@ def test_a_chain_that_starts_with_similarity_stays_within_the_target_topic() -> 
         paper("2401.00001", 2024, "speaker", "VerifyNet: speaker verification", "Verifies."),
     ]
     similar = [("2401.00001", "1801.00001", 0.9), ("2401.00001", "1701.00001", 0.8)]
-    graph = build_graph(papers, [], similar)
+    topics = {
+        paper.id: {"vocoder": 0, "speaker": 1, "tts": 2}[paper.topic or ""] for paper in papers
+    }
+    graph = build_graph(papers, [], similar, relations_among(papers), topics)
     assert edge(graph, "1801.00001", "1601.00001", BUILDS_ON) is not None
     plan = prerequisites(graph, "2401.00001", min_confidence=0.01)
     assert [step.id for step in plan.steps] == ["1701.00001"]

@@ -12,6 +12,7 @@ from speechgraph.catalogue.store import open_db
 from speechgraph.config import Settings
 from speechgraph.graph.build import index_neighbours, load_knowledge
 from speechgraph.graph.plans import find_path, prerequisites
+from speechgraph.graph.topics import cluster_catalogue
 from speechgraph.records import MentionView, PaperView, ResourceView
 from speechgraph.search.hybrid import Filters, Searcher
 from speechgraph.views.catalogue import (
@@ -31,7 +32,6 @@ from speechgraph.views.catalogue import (
     stats_rows,
 )
 from speechgraph.views.graph import (
-    cluster_catalogue,
     cluster_member_rows,
     path_drawing,
     path_rows,

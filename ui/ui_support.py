@@ -23,10 +23,11 @@ from speechgraph.config import Settings
 from speechgraph.errors import SpeechgraphError
 from speechgraph.graph.build import Embeddings, Knowledge, index_neighbours, load_knowledge
 from speechgraph.graph.clusters import ClusterReport
+from speechgraph.graph.topics import cluster_catalogue
 from speechgraph.knowledge.names import find_paper
 from speechgraph.search.hybrid import Searcher
 from speechgraph.views.catalogue import escape_markdown
-from speechgraph.views.graph import Drawing, cluster_catalogue
+from speechgraph.views.graph import Drawing
 
 SEARCH_PAGE = "app_pages/search.py"
 PAPER_PAGE = "app_pages/paper.py"

@@ -591,6 +591,51 @@ def topic_map(
     return sample
 
 
+def list_sections(store: Store, list_name: str, section: str | None = None) -> dict[str, str]:
+    """The papers a reading list mentions, each with the section it is first listed in; only
+    those under sections containing `section` when given. Raises SearchInputError naming the
+    known lists or sections."""
+    names = reading_list_names(store)
+    chosen = next((name for name in names if name.lower() == list_name.strip().lower()), None)
+    if chosen is None:
+        raise SearchInputError(
+            f"unknown reading list {list_name!r}: choose one of {', '.join(names) or '(none yet)'}"
+            " or give a list's path or URL"
+        )
+    with store.reading() as session:
+        rows = session.exec(
+            select(models.Mention.paper_id, models.Mention.section)
+            .join(ReadingList)
+            .where(ReadingList.name == chosen, col(models.Mention.paper_id).is_not(None))
+            .order_by(col(models.Mention.line))
+        ).all()
+    placed: dict[str, str] = {}
+    for paper_id, place in rows:
+        if paper_id and (section is None or section.lower() in place.lower()):
+            placed.setdefault(paper_id, place)
+    if not placed and section is not None:
+        known = sorted({place for _, place in rows})
+        raise SearchInputError(
+            f"no section of {chosen} contains {section!r}: its sections are {'; '.join(known)}"
+        )
+    return placed
+
+
+def paper_years(store: Store, ids: Collection[str]) -> dict[str, int | None]:
+    chosen = sorted(ids)
+    found: dict[str, int | None] = {}
+    with store.reading() as session:
+        for start in range(0, len(chosen), 500):
+            found.update(
+                session.exec(
+                    select(Paper.id, Paper.year).where(
+                        col(Paper.id).in_(chosen[start : start + 500])
+                    )
+                ).all()
+            )
+    return found
+
+
 def paper_titles(store: Store, ids: Collection[str]) -> dict[str, str]:
     chosen = sorted(ids)
     found: dict[str, str] = {}

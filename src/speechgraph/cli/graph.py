@@ -25,6 +25,7 @@ from speechgraph.cli.common import (
     table,
 )
 from speechgraph.files import atomic_path
+from speechgraph.text import shorten
 
 if TYPE_CHECKING:
     from speechgraph.graph.build import Embeddings, Knowledge
@@ -136,7 +137,8 @@ def path(
 
 def clusters(ctx: typer.Context, json_output: JsonFlag = False) -> None:
     """Topic clusters of the catalogue with their labels, quality figures and map coordinates."""
-    from speechgraph.views.graph import cluster_catalogue, describe_clustering
+    from speechgraph.graph.topics import cluster_catalogue
+    from speechgraph.views.graph import describe_clustering
 
     knowledge, embeddings = _knowledge(ctx)
     report = cluster_catalogue(knowledge, embeddings)
@@ -211,4 +213,56 @@ def _output(out: Path | None) -> Iterator[TextIO]:
             yield stream
 
 
-COMMANDS = {"prereqs": prereqs, "path": path, "clusters": clusters, "export": export}
+def missing(
+    ctx: typer.Context,
+    reading_list: Annotated[
+        str, typer.Argument(help="A reading list's name, or a path or URL to read and add first")
+    ],
+    section: Annotated[
+        str | None, typer.Option(help="Only for the sections whose name contains this")
+    ] = None,
+    k: Annotated[int, typer.Option("-k", "--k", min=1, help="How many suggestions")] = 20,
+    online: Annotated[
+        bool, typer.Option(help="Fetch the list's papers the catalogue lacks from arXiv")
+    ] = False,
+    json_output: JsonFlag = False,
+) -> None:
+    """What a reading list is missing: papers of the field its papers build on, compare with
+    or cite, or that sit among a section's papers in meaning, each with its evidence."""
+    from speechgraph.graph.missing import find_missing
+    from speechgraph.lists.registry import is_list_location, source_from_argument
+
+    name = reading_list
+    if is_list_location(reading_list):
+        from speechgraph.update.refresh import refresh_catalogue
+
+        name = source_from_argument(reading_list).name
+        refresh_catalogue(
+            settings_of(ctx), offline=not online, extra_lists=[reading_list], citations=online
+        )
+    with opened_store(ctx) as store:
+        report = find_missing(settings_of(ctx), store, name, section=section, k=k)
+    if json_output:
+        print_json(report.to_json())
+        return
+    for note in report.notes:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(f"{report.list_name} may be missing:")
+    for number, suggestion in enumerate(report.suggestions, start=1):
+        typer.echo(
+            f"{number:>3}. {suggestion.id}  {suggestion.title} ({suggestion.year or '?'})"
+            f"  {suggestion.score:.2f}  [{suggestion.section}]"
+        )
+        for line in suggestion.evidence[:2]:
+            typer.echo(f"       {shorten(line, 150)}")
+    if not report.suggestions:
+        typer.echo("  nothing: no paper of the field relates to the list's papers")
+
+
+COMMANDS = {
+    "prereqs": prereqs,
+    "path": path,
+    "clusters": clusters,
+    "missing": missing,
+    "export": export,
+}

@@ -212,27 +212,16 @@ def prerequisites(
         depth = MAX_DEPTH
     best = _strongest_chains(graph, target, depth, min_confidence)
     chosen = sorted(best, key=lambda node: (-best[node][0], _time_order(graph, node)))[:max_steps]
+    group_of = {node: READING_GROUPS[best[node][1][0].kind] for node in chosen}
     steps = [
         PlanStep(node, graph.nodes[node]["title"], graph.nodes[node]["year"], *best[node])
-        for group in _reading_groups(chosen, best)
-        for node in _reading_order(graph, group)
+        for node in _reading_order(graph, chosen, group_of)
     ]
     if not steps:
         message = f"no earlier catalogue paper is linked to {target} within {depth} steps"
     elif len(best) > max_steps:
         message = f"showing the {max_steps} strongest of {len(best)} prerequisites"
     return Plan(target, title, depth, steps, message)
-
-
-def _reading_groups(
-    chosen: list[str], best: dict[str, tuple[float, list[Evidence]]]
-) -> list[list[str]]:
-    """The chosen papers by how the target relates to them: builds on (or cites) first, then
-    compares with, then near by meaning or list order."""
-    groups: list[list[str]] = [[], [], []]
-    for node in chosen:
-        groups[READING_GROUPS[best[node][1][0].kind]].append(node)
-    return groups
 
 
 def _strongest_chains(
@@ -276,9 +265,12 @@ def _same_topic(graph: nx.MultiDiGraph, first: str, second: str) -> bool:
     return None in topics or topics[0] == topics[1]
 
 
-def _reading_order(graph: nx.MultiDiGraph, chosen: list[str]) -> list[str]:
+def _reading_order(
+    graph: nx.MultiDiGraph, chosen: list[str], group_of: dict[str, int] | None = None
+) -> list[str]:
     """Topological order of the chosen papers on every allowed prerequisite edge among them,
-    dependencies first, older first at ties; same-month cycles lose their weakest edge."""
+    dependencies first; at ties, the lower reading group (`group_of`: builds on, compares
+    with, near) first, then the older; cycles lose their weakest edge."""
     order = nx.DiGraph()
     order.add_nodes_from(chosen)
     members = set(chosen)
@@ -293,7 +285,12 @@ def _reading_order(graph: nx.MultiDiGraph, chosen: list[str]) -> list[str]:
         cycle = nx.find_cycle(order)
         weakest = min(cycle, key=lambda pair: order.edges[pair[0], pair[1]]["w"])
         order.remove_edge(weakest[0], weakest[1])
-    return list(nx.lexicographical_topological_sort(order, key=lambda n: _time_order(graph, n)))
+    groups = group_of or {}
+    return list(
+        nx.lexicographical_topological_sort(
+            order, key=lambda node: (groups.get(node, 0), *_time_order(graph, node))
+        )
+    )
 
 
 def _time_order(graph: nx.MultiDiGraph, node: str) -> tuple[int, int, str]:

@@ -87,14 +87,25 @@ def relations_for(
     aliases, `uncurated` the one without: a relation found only through an alias, in our note
     or in our curated lists is a curation relation."""
     stated = relations_of(paper.id, paper.title, paper.abstract, names, note=paper.note)
-    plain = {
-        (found.target_id, found.kind)
-        for found in relations_of(paper.id, paper.title, paper.abstract, uncurated)
-    }
+    plain = {(found.target_id, found.kind) for found in stated}
+    if any(_rests_on_curation(relation, names) for relation in stated):
+        plain = {
+            (found.target_id, found.kind)
+            for found in relations_of(paper.id, paper.title, paper.abstract, uncurated)
+        }
     found = [_with_origin(relation, plain) for relation in stated]
     found += _curated_list_relations(paper, names)
     kept = prune_by_date(found, dates)  # type: ignore[arg-type]
     return _strongest([relation for relation in kept if isinstance(relation, Relation)])
+
+
+def _rests_on_curation(relation: TextRelation, names: NameIndex) -> bool:
+    """True when our note states it or the name matched is one only our aliases may give: then
+    whether the text alone states it takes a pass without them."""
+    if relation.field == "note":
+        return True
+    claims = names.get(tuple(tokenize(relation.name)), [])
+    return any(name.source == "alias" for name in claims if name.paper_id == relation.target_id)
 
 
 def _with_origin(relation: TextRelation, plain: set[tuple[str, str]]) -> Relation:

@@ -14,6 +14,7 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from speechgraph.catalogue.queries import paper_names
 from speechgraph.catalogue.store import Store
@@ -46,6 +47,23 @@ class MethodName:
     @property
     def trust(self) -> float:
         return NAME_TRUST[self.source]
+
+
+class NameIndex(dict[tuple[str, ...], list[MethodName]]):
+    """Names by token sequence, each with the claims on it. Built once, then only read: the
+    longest name and each paper's own names are worked out on first use and kept."""
+
+    @cached_property
+    def longest(self) -> int:
+        return max((len(key) for key in self), default=0)
+
+    @cached_property
+    def by_paper(self) -> dict[str, set[tuple[str, ...]]]:
+        owned: dict[str, set[tuple[str, ...]]] = defaultdict(set)
+        for key, named in self.items():
+            for name in named:
+                owned[name.paper_id].add(key)
+        return owned
 
 
 def tokenize(text: str) -> list[str]:
@@ -107,18 +125,18 @@ def names_of(paper: PaperView) -> list[MethodName]:
     return list(names.values())
 
 
-def catalogue_names(papers: Sequence[PaperView]) -> dict[tuple[str, ...], list[MethodName]]:
+def catalogue_names(papers: Sequence[PaperView]) -> NameIndex:
     """Names of all papers by token sequence (see `resolve_claims`)."""
     return resolve_claims(name for paper in papers for name in names_of(paper))
 
 
-def resolve_claims(names: Iterable[MethodName]) -> dict[tuple[str, ...], list[MethodName]]:
+def resolve_claims(names: Iterable[MethodName]) -> NameIndex:
     """Names by token sequence. A name claimed by several papers keeps only the claims from the
     most trusted source ("Tacotron 2" as alias beats "Tacotron 2" as link text)."""
     claims: dict[tuple[str, ...], list[MethodName]] = defaultdict(list)
     for name in names:
         claims[name.tokens].append(name)
-    resolved = {}
+    resolved = NameIndex()
     for tokens, named in claims.items():
         best = max(name.trust for name in named)
         resolved[tokens] = [name for name in named if name.trust == best]
@@ -144,7 +162,7 @@ def find_names(
     """
     tokens = tokenize(text)
     cased = _cased_tokens(text)
-    max_length = max((len(key) for key in names), default=0)
+    max_length = (names if isinstance(names, NameIndex) else NameIndex(names)).longest
     found: list[tuple[int, int, tuple[str, ...]]] = []
     for start in range(len(tokens)):
         for length in range(min(max_length, len(tokens) - start), 0, -1):

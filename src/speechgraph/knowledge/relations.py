@@ -25,11 +25,8 @@ from speechgraph.knowledge.cues import (
     type_by_cues,
 )
 from speechgraph.knowledge.introduced import IntroducedName, introduced_names
-from speechgraph.knowledge.names import MethodName, find_names, title_name, tokenize
+from speechgraph.knowledge.names import MethodName, NameIndex, find_names, title_name, tokenize
 from speechgraph.knowledge.sentences import split_sentences
-
-# The name index of `knowledge.names.catalogue_names`: token form -> the names claiming it.
-NameIndex = dict[tuple[str, ...], list[MethodName]]
 
 RELATION_KINDS = (BUILDS_ON, COMPARES_WITH, MENTIONS)
 
@@ -103,7 +100,8 @@ def own_name_tokens(
         for name in introduced_names(title, abstract)
         if name.confidence >= OWN_NAME_CONFIDENCE
     }
-    own |= {key for key, named in names.items() if any(c.paper_id == paper_id for c in named)}
+    index = names if isinstance(names, NameIndex) else NameIndex(names)
+    own |= index.by_paper.get(paper_id, set())
     return {key for key in own if key}
 
 
@@ -186,7 +184,7 @@ def expand_name_index(
     A name already in `names` keeps its claims; a new name claimed by several papers keeps the most
     confident claims; a variant never displaces a name some paper actually uses.
     """
-    merged: NameIndex = {key: list(named) for key, named in names.items()}
+    merged = NameIndex({key: list(named) for key, named in names.items()})
     new_claims: dict[tuple[str, ...], list[tuple[float, MethodName]]] = {}
     for paper_id, found in introduced.items():
         for name in found:
@@ -197,15 +195,17 @@ def expand_name_index(
         top = max(confidence for confidence, _ in claims)
         merged[tokens] = [made for confidence, made in claims if confidence == top]
     # An all-capitals name ("ACCENT", "JETS") is an acronym: the ordinary word it spells is not it.
-    merged = {key: [_with_capitals_kept(claim) for claim in named] for key, named in merged.items()}
-    variants: NameIndex = {}
+    merged = NameIndex(
+        {key: [_with_capitals_kept(claim) for claim in named] for key, named in merged.items()}
+    )
+    variants = NameIndex()
     for named in merged.values():
         for claim in named:
             for text in name_variants(claim.text):
                 made = _method_name(claim.paper_id, text, claim.source)
                 if made is not None and made.tokens not in merged:
                     variants.setdefault(made.tokens, []).append(made)
-    return merged | variants
+    return NameIndex(merged | variants)
 
 
 def name_variants(text: str) -> list[str]:

@@ -69,6 +69,12 @@ def load_sources(settings: Settings) -> list[ListSource]:
     return found
 
 
+def is_list_location(argument: str) -> bool:
+    """Whether a command argument names a list to read (a URL or an existing file) rather than
+    a list the catalogue already holds."""
+    return argument.startswith(("http://", "https://")) or Path(argument).expanduser().is_file()
+
+
 def source_from_argument(argument: str, name: str | None = None) -> ListSource:
     """A `--list PATH_OR_URL` argument as a source named `name`, or after its file name
     without the extension (`awesome-codecs.md` and `.../awesome-codecs.md` are

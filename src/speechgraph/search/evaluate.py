@@ -32,6 +32,16 @@ def recall_at(ranked: Sequence[str], relevant: dict[str, int], k: int = 5) -> fl
     return len(wanted & set(ranked[:k])) / min(len(wanted), k) if wanted else 0.0
 
 
+def reciprocal_rank_at(ranked: Sequence[str], relevant: dict[str, int], k: int = 10) -> float:
+    """1 / rank of the first paper graded highest (what a known-item query looks for) within
+    the top k, else 0."""
+    best = max(relevant.values(), default=0)
+    for rank, paper_id in enumerate(ranked[:k], start=1):
+        if best and relevant.get(paper_id) == best:
+            return 1.0 / rank
+    return 0.0
+
+
 def load_judgements(path: Path) -> list[dict[str, Any]]:
     return list(json.loads(path.read_text(encoding="utf-8"))["queries"])
 
@@ -50,14 +60,19 @@ def rank_all(searcher: Searcher, queries: Sequence[dict[str, Any]]) -> list[dict
 def score_modes(
     queries: Sequence[dict[str, Any]], rankings: Sequence[dict[str, list[str]]]
 ) -> dict[str, dict[str, float]]:
-    """Mean nDCG@10 and recall@5 per mode."""
+    """Per mode, over the queries: mean nDCG@10, recall@5, MRR@10 and the share with a
+    top-graded paper in the top 10 (the last two are what known-item queries are judged by)."""
     table: dict[str, dict[str, float]] = {}
     for mode in rankings[0] if rankings else []:
         pairs = [
             (item["relevant"], ranked[mode]) for item, ranked in zip(queries, rankings, strict=True)
         ]
+        count = len(pairs)
+        reciprocal = [reciprocal_rank_at(found, relevant) for relevant, found in pairs]
         table[mode] = {
-            "ndcg@10": sum(ndcg_at(found, relevant) for relevant, found in pairs) / len(pairs),
-            "recall@5": sum(recall_at(found, relevant) for relevant, found in pairs) / len(pairs),
+            "ndcg@10": sum(ndcg_at(found, relevant) for relevant, found in pairs) / count,
+            "recall@5": sum(recall_at(found, relevant) for relevant, found in pairs) / count,
+            "mrr@10": sum(reciprocal) / count,
+            "top10": sum(1 for value in reciprocal if value > 0) / count,
         }
     return table

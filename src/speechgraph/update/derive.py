@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from speechgraph.catalogue.keywords import KeywordIndex
@@ -41,14 +42,20 @@ def sync_knowledge(
     The keyword index must be current (it finds the papers a new name appears in)."""
     store = open_db(settings.db_url)  # curated reads: both modes' knowledge is stored
     try:
-        return _sync(settings, store, progress, rebuild)
+        return derive_knowledge(store, settings.index_dir, progress, rebuild=rebuild)
     finally:
         store.dispose()
 
 
-def _sync(
-    settings: Settings, store: Store, progress: Progress | None, rebuild: bool
+def derive_knowledge(
+    store: Store,
+    index_dir: Path | None,
+    progress: Progress | None = None,
+    *,
+    rebuild: bool = False,
 ) -> dict[str, Any]:
+    """`sync_knowledge` on an open catalogue (read with curation); `index_dir` holds the
+    keyword index that finds where a new name appears (None: only changed papers are read)."""
     version = catalogue_version(store)
     stamp = int(meta_value(store, STAMP) or -1)
     if stamp == version and not rebuild:
@@ -65,7 +72,7 @@ def _sync(
     if full:
         targets = None
     else:
-        targets = {paper.id for paper in changed} | _papers_naming(settings, new_names)
+        targets = {paper.id for paper in changed} | _papers_naming(index_dir, new_names)
     done = relations = 0
     total = paper_count(store) if targets is None else len(targets)
     for chunk in _papers(store, targets):
@@ -94,10 +101,12 @@ def _store_names(store: Store, papers: list[Any]) -> set[str]:
     return texts
 
 
-def _papers_naming(settings: Settings, names: set[str]) -> set[str]:
+def _papers_naming(index_dir: Path | None, names: set[str]) -> set[str]:
     """The papers whose title or abstract holds one of `names` (their relations may change)."""
+    if index_dir is None:
+        return set()
     try:
-        index = KeywordIndex(settings.index_dir)
+        index = KeywordIndex(index_dir)
     except IndexOutOfDate:
         log.info("no keyword index: relations are derived for the changed papers only")
         return set()
