@@ -94,7 +94,9 @@ class _VectorSync:
     def __init__(self, settings: Settings, fingerprint: str, encoder: embed.Encoder | None) -> None:
         self.settings = settings
         self.fingerprint = fingerprint
-        self.encoder = encoder or embed.LazyEncoder(settings.model, settings.cache_dir)
+        self.encoder = encoder or embed_onnx.lazy_document_encoder(
+            settings.model, settings.cache_dir
+        )
         self.cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite")
 
     def update(
