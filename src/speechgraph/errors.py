@@ -56,3 +56,7 @@ class SnapshotError(SpeechgraphError):
 
 class ConfigError(SpeechgraphError):
     """A setting or the sources file is invalid."""
+
+
+class ClusterUnavailable(SpeechgraphError):
+    """The Ray cluster for distributed embedding cannot be reached or its workers failed."""

@@ -13,7 +13,7 @@ from speechgraph.catalogue.queries import EMPTY_CATALOGUE, catalogue_version, lo
 from speechgraph.catalogue.store import Store
 from speechgraph.catalogue.vectors import EmbeddingCache
 from speechgraph.config import Settings
-from speechgraph.errors import CatalogueEmpty, IndexOutOfDate
+from speechgraph.errors import CatalogueEmpty, ConfigError, IndexOutOfDate
 from speechgraph.records import PaperView
 from speechgraph.search import encoder as embed
 from speechgraph.search import onnx as embed_onnx
@@ -31,6 +31,9 @@ from speechgraph.search.lexical import keyword_documents
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
+LOCAL = "local"
+RAY = "ray"
+ENGINES = (LOCAL, RAY)
 
 
 def sync_index(
@@ -40,12 +43,19 @@ def sync_index(
     *,
     rebuild: bool = False,
     encoder: embed.Encoder | None = None,
+    engine: str = LOCAL,
+    ray_address: str | None = None,
 ) -> dict[str, Any]:
     """Bring the vector and keyword indexes in line with the catalogue; a no-op when current.
 
     Embeds only texts the embedding cache lacks; `progress("embedding", done, total)` reports it.
+    `engine="ray"` embeds them on Ray first (`search.distributed`; a local Ray, or the cluster at
+    `ray_address`), and the index is then built from the cache as usual.
     Returns counts: status, papers, embedded, added, removed, kind, catalogue_version.
+    Raises ConfigError for an unknown engine or a missing Ray extra.
     """
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown embedding engine {engine!r}: use one of {', '.join(ENGINES)}")
     papers = load_papers(store)
     version = catalogue_version(store)
     if not papers:
@@ -65,13 +75,41 @@ def sync_index(
     embedding_progress = None
     if progress is not None:
         embedding_progress = lambda done, total: progress("embedding", done, total)  # noqa: E731
+    ray_embedded = 0
+    if engine == RAY:
+        ray_embedded = _embed_on_ray(settings, state.cache, papers, ray_address, embedding_progress)
     vectors_index, counts = state.update(
         papers, version, reuse=manifest is not None and not rebuild, progress=embedding_progress
     )
     vectors_index.save(settings.index_dir)
     build_keyword_index(settings.index_dir, keyword_documents(papers), version)
     state.ensure_onnx_export()
-    return _summary("updated", len(vectors_index), *counts, vectors_index.manifest.kind, version)
+    embedded, added, removed = counts
+    kind = vectors_index.manifest.kind
+    return _summary(
+        "updated", len(vectors_index), embedded + ray_embedded, added, removed, kind, version
+    )
+
+
+def _embed_on_ray(
+    settings: Settings,
+    cache: EmbeddingCache,
+    papers: list[PaperView],
+    address: str | None,
+    progress: Callable[[int, int], None] | None,
+) -> int:
+    # Imported here: ray is an optional extra, and the local engine never needs it.
+    from speechgraph.search.distributed import embed_with_ray
+
+    run = embed_with_ray(
+        [paper.embedding_text for paper in papers],
+        cache,
+        model=settings.model,
+        cache_dir=settings.cache_dir,
+        address=address,
+        progress=progress,
+    )
+    return run.embedded
 
 
 def _summary(
