@@ -241,8 +241,8 @@ def _worker_encoder(model: str, cache_dir: Path, threads: int) -> embed.Encoder:
         cache_dir = Path(tempfile.mkdtemp(prefix="speechgraph-ray-"))
     if embed.cuda_available():
         return embed.load_encoder(model, cache_dir)
-    encoder = embed_onnx.load_onnx_encoder(model, cache_dir, threads)
+    encoder = embed_onnx.load_onnx_encoder(model, cache_dir, threads, spinning=False)
     if encoder is not None:
         return encoder
     fallback = embed_onnx.load_document_encoder(model, cache_dir)  # exports when it can
-    return embed_onnx.load_onnx_encoder(model, cache_dir, threads) or fallback
+    return embed_onnx.load_onnx_encoder(model, cache_dir, threads, spinning=False) or fallback
