@@ -18,11 +18,9 @@ from speechgraph.records import PaperView
 from speechgraph.search import encoder as embed
 from speechgraph.search import onnx as embed_onnx
 from speechgraph.search.index import (
-    EXACT_LIMIT,
-    FLAT,
-    IVF,
     VectorIndex,
     has_matching_vectors,
+    index_kind_for,
     load_index,
     read_manifest,
 )
@@ -180,8 +178,7 @@ class _VectorSync:
             existing = load_index(self.settings.index_dir, fingerprint=self.fingerprint)
         except IndexOutOfDate:
             return None
-        wanted_kind = FLAT if count <= EXACT_LIMIT else IVF
-        return existing if existing.manifest.kind == wanted_kind else None
+        return existing if existing.manifest.kind == index_kind_for(count) else None
 
     def ensure_onnx_export(self) -> None:
         """Make the ONNX query model once, so later cold searches skip torch. An export that
