@@ -184,8 +184,10 @@ def _embedded_blocks(
 ) -> Iterator[tuple[list[str], np.ndarray]]:
     import pyarrow
 
-    context = ray.data.DataContext.get_current()
-    context.enable_progress_bars = False  # the caller reports progress
+    # The caller reports progress; Ray Data's bars and INFO lines (execution plans) would
+    # interleave with it on stderr.
+    logging.getLogger("ray.data").setLevel(logging.ERROR)
+    ray.data.DataContext.get_current().enable_progress_bars = False
     blocks = [
         pyarrow.table({"sha": chunk, "text": [text_of[sha] for sha in chunk]})
         for chunk in _chunks(missing, BLOCK_SIZE)
