@@ -5,7 +5,7 @@ torch reference; then one long run of the default document path, whose vectors i
 bench/ann_bench.py. Not run by the tests.
 
     python bench/embed_bench.py --table 768                    # the CPU table
-    python bench/embed_bench.py --run 50000 --out /tmp/speechgraph-vectors
+    python bench/embed_bench.py --run 50000 --out /tmp/speechgraph-vectors [--cache DIR]
     python bench/embed_bench.py --ray 1000                     # local path vs a local Ray
 
 Reads arXiv's snapshot JSON lines (default /tmp/arxiv-740k.jsonl.gz) or our corpus format; every
@@ -222,11 +222,17 @@ def table(texts: list[str], repeats: int) -> None:
 # --- the long run --------------------------------------------------------------------------------
 
 
-def long_run(chosen: list[tuple[str, str]], held_out: list[str], out: Path) -> None:
-    """Embed `chosen` with the default document path through a fresh embedding cache, as
-    `speechgraph index` does; save the vectors, ids and held-out query vectors under `out`."""
+def long_run(
+    chosen: list[tuple[str, str]], held_out: list[str], out: Path, cache_dir: Path | None
+) -> None:
+    """Embed `chosen` with the default document path through an embedding cache, as
+    `speechgraph index` does; save the vectors, ids and held-out query vectors under `out`.
+
+    With `cache_dir` (kept afterwards) an interrupted run resumes: only what it lacks is embedded.
+    """
     out.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="speechgraph-embed-run-"))
+    work = cache_dir or Path(tempfile.mkdtemp(prefix="speechgraph-embed-run-"))
+    work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     encoder = load_document_encoder(DEFAULT_MODEL, work)
     load_seconds = time.perf_counter() - started
@@ -242,18 +248,21 @@ def long_run(chosen: list[tuple[str, str]], held_out: list[str], out: Path) -> N
             elapsed = time.perf_counter() - started
             print(f"  {done:>6}/{total} {elapsed:7.1f} s {done / elapsed:6.1f} docs/s", flush=True)
 
+    started_cpu = time.process_time()
     vectors, embedded = embed_texts(encoder, texts, cache, progress=progress)
-    seconds = time.perf_counter() - started
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - started_cpu
     print(
         f"embedded {embedded} real abstracts with the default document path ({kind}, model load "
-        f"and export {load_seconds:.1f} s) in {seconds:.0f} s: {embedded / seconds:.1f} docs/s; "
+        f"and export {load_seconds:.1f} s) in {seconds:.0f} s: {embedded / seconds:.1f} docs/s, "
+        f"{embedded / max(cpu_seconds, 1e-9):.1f} docs per CPU-second; "
         f"load average {os.getloadavg()[1]:.1f} over the last 5 minutes (the machine is shared)"
     )
     np.save(out / "documents.npy", vectors)
     (out / "documents.json").write_text(json.dumps([paper_id for paper_id, _ in chosen]))
     np.save(out / "held_out.npy", encoder.encode(held_out, 32))
     print(f"saved {vectors.shape} documents and {len(held_out)} held-out queries to {out}")
-    shutil.rmtree(work, ignore_errors=True)
+    if cache_dir is None:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 # --- Ray against the local path ----------------------------------------------------------------
@@ -274,24 +283,36 @@ def ray_comparison(texts: list[str]) -> None:
     local_rate = len(texts) / (time.perf_counter() - started)
     print(f"\nlocal path: {len(texts)} real abstracts at {local_rate:.1f} docs/s")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    distributed.BLOCK_SIZE = max(32, len(texts) // 8)  # several blocks, to see the steady rate
     for per_actor in (2, 1):
         distributed.CPUS_PER_ACTOR = per_actor
         started = time.perf_counter()
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
         startup = time.perf_counter() - started
         cache = EmbeddingCache(work / f"ray-{per_actor}.sqlite")
+        blocks: list[tuple[float, int]] = []
         started = time.perf_counter()
-        run = distributed.embed_with_ray(texts, cache, model=DEFAULT_MODEL, cache_dir=work)
+        run = distributed.embed_with_ray(
+            texts,
+            cache,
+            model=DEFAULT_MODEL,
+            cache_dir=work,
+            progress=lambda done, total, seen=blocks: seen.append((time.perf_counter(), done)),
+        )
         seconds = time.perf_counter() - started
         started = time.perf_counter()
         ray.shutdown()
         stop = time.perf_counter() - started
         stored = cache.get_many(local_encoder.fingerprint, [text_hash(t) for t in texts])
         difference = np.abs(np.stack([stored[text_hash(t)] for t in texts]) - local).max()
+        # After the first block back, the actors are up: the rest is the steady rate.
+        (first_time, first_done), (last_time, last_done) = blocks[0], blocks[-1]
+        steady = (last_done - first_done) / (last_time - first_time) if len(blocks) > 1 else 0
         print(
             f"local Ray, {run.actors} actor(s) x {per_actor} CPU: ray.init {startup:.1f} s, "
             f"embedding {seconds:.1f} s incl. actor start = {len(texts) / seconds:.1f} docs/s "
-            f"(x{len(texts) / seconds / local_rate:.2f} of local), ray.shutdown {stop:.1f} s; "
+            f"(x{len(texts) / seconds / local_rate:.2f} of local); after the first block "
+            f"{steady:.1f} docs/s (x{steady / local_rate:.2f}); ray.shutdown {stop:.1f} s; "
             f"max |ray - local| {difference:.2e}",
             flush=True,
         )
@@ -306,6 +327,7 @@ def main() -> None:
     parser.add_argument("--run", type=int, default=0, help="texts for the long run")
     parser.add_argument("--queries", type=int, default=2000, help="held-out texts to save")
     parser.add_argument("--ray", type=int, default=0, help="texts for local vs local Ray")
+    parser.add_argument("--cache", type=Path, help="embedding cache directory to resume from")
     parser.add_argument("--out", type=Path, default=Path("/tmp/speechgraph-vectors"))
     arguments = parser.parse_args()
     wanted = max(arguments.run, arguments.table * 20, arguments.ray)
@@ -319,7 +341,7 @@ def main() -> None:
     if arguments.ray:
         ray_comparison([text for _, text in chosen[: arguments.ray]])
     if arguments.run:
-        long_run(chosen[: arguments.run], held_out, arguments.out)
+        long_run(chosen[: arguments.run], held_out, arguments.out, arguments.cache)
 
 
 if __name__ == "__main__":
