@@ -4,7 +4,9 @@ against exact search, embedding throughput against raw SentenceTransformer.encod
 CLI timings on the seed catalogue. Not run by the tests.
 
 Synthetic catalogues are clustered, paper-like unit vectors (384-d) stored with a paper row each;
-queries are real questions encoded by the real model (the ONNX query path).
+queries are real questions encoded by the real model (the ONNX query path). ANN recall and
+latency on real abstract vectors (and at 740K) are bench/ann_bench.py's; document embedding
+rates are bench/embed_bench.py's.
 
     python bench/search_bench.py                # 10K and 100K
     python bench/search_bench.py --full         # and 1M (a few more minutes, ~4 GB of memory)
