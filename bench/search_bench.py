@@ -4,7 +4,9 @@ against exact search, embedding throughput against raw SentenceTransformer.encod
 CLI timings on the seed catalogue. Not run by the tests.
 
 Synthetic catalogues are clustered, paper-like unit vectors (384-d) stored with a paper row each;
-queries are real questions encoded by the real model (the ONNX query path).
+queries are real questions encoded by the real model (the ONNX query path). ANN recall and
+latency on real abstract vectors (and at 740K) are bench/ann_bench.py's; document embedding
+rates are bench/embed_bench.py's.
 
     python bench/search_bench.py                # 10K and 100K
     python bench/search_bench.py --full         # and 1M (a few more minutes, ~4 GB of memory)
@@ -26,12 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
+from speechgraph.catalogue.keywords import KeywordDocument, build_keyword_index
 from speechgraph.catalogue.store import open_db
+from speechgraph.catalogue.vectors import EmbeddingCache
 from speechgraph.config import Settings
-from speechgraph.search.encoder import EmbeddingCache, embed_texts, load_encoder
+from speechgraph.search.encoder import embed_texts, load_encoder
 from speechgraph.search.hybrid import Searcher
 from speechgraph.search.index import FLAT, VectorIndex
-from speechgraph.search.lexical import LexicalDocument, build_lexical_index
 from speechgraph.search.onnx import export_onnx
 
 DIMENSION = 384
@@ -151,8 +154,8 @@ def scale_row(count: int, encoder_settings: Settings, rounds: int) -> dict[str, 
     memory = rss_megabytes() - rss_before
     vectors_file = index.save(settings.index_dir)
     file_megabytes = vectors_file.stat().st_size / 1e6
-    documents = [LexicalDocument(i, "", "", "", "") for i in ids[:1]]
-    build_lexical_index(settings.index_dir, documents, 1)
+    documents = [KeywordDocument(i, "", "", "", "") for i in ids[:1]]
+    build_keyword_index(settings.index_dir, documents, 1)
     shutil.copytree(encoder_settings.cache_dir, settings.cache_dir, dirs_exist_ok=True)
     searcher = Searcher(settings)
     encoder = searcher.encoder

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from conftest import SHARED_DIR
 from search_fixtures import (  # noqa: F401  (session fixtures `encoder`, `onnx_cache`)
     encoder_fixture,
     onnx_cache_fixture,
@@ -229,3 +232,61 @@ def test_a_model_that_cannot_be_exported_is_recorded_once(
     assert record is not None
     assert record["verified"] is False
     assert "pooling" in record["reason"]
+
+
+# --- the document path ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def abstracts() -> list[str]:
+    """Real title + abstract texts of mixed lengths from the shared corpus."""
+    texts = []
+    with gzip.open(
+        SHARED_DIR / "corpus" / "speech-arxiv.jsonl.gz", "rt", encoding="utf-8"
+    ) as handle:
+        for line in handle:
+            record = json.loads(line)
+            if record.get("abstract"):
+                texts.append(f"{record['title']}. {record['abstract']}")
+            if len(texts) == 48:
+                break
+    return texts
+
+
+def test_documents_use_the_onnx_export_with_torchs_vectors_and_fingerprint(
+    encoder: TorchEncoder, onnx_cache: Path, abstracts: list[str]
+) -> None:
+    pytest.importorskip("onnx")
+    documents = embed_onnx.load_document_encoder(DEFAULT_MODEL, onnx_cache)
+    assert isinstance(documents, embed_onnx.OnnxEncoder)  # no GPU here: ONNX is the fast path
+    assert documents.fingerprint == encoder.fingerprint  # so both share one embedding cache
+    cosines = np.sum(documents.encode(abstracts) * encoder.encode(abstracts), axis=1)
+    assert cosines.min() >= embed_onnx.ONNX_MIN_COSINE
+
+
+def test_length_sorted_batches_return_rows_in_the_order_given(
+    onnx_cache: Path, abstracts: list[str]
+) -> None:
+    pytest.importorskip("onnx")
+    documents = embed_onnx.load_onnx_encoder(DEFAULT_MODEL, onnx_cache)
+    assert documents is not None
+    texts = [*abstracts[:12], "x", VOCODER]
+    one_by_one = np.vstack([documents.encode([text]) for text in texts])
+    np.testing.assert_allclose(documents.encode(texts, batch_size=5), one_by_one, atol=1e-5)
+    reversed_rows = documents.encode(texts[::-1], batch_size=32)[::-1]
+    np.testing.assert_allclose(reversed_rows, one_by_one, atol=1e-5)
+
+
+def test_indexing_embeds_documents_without_importing_torch(onnx_cache: Path) -> None:
+    pytest.importorskip("onnx")
+    printed = run_python(
+        "import sys",
+        "from pathlib import Path",
+        "from speechgraph.search.encoder import embed_texts",
+        "from speechgraph.search.onnx import lazy_document_encoder",
+        f"encoder = lazy_document_encoder({DEFAULT_MODEL!r}, Path({str(onnx_cache)!r}))",
+        "vectors, embedded = embed_texts(encoder, ['WaveNet. A generative model.', 'VITS.'])",
+        "print(type(encoder.load()).__name__, vectors.shape, embedded)",
+        "assert 'torch' not in sys.modules, 'the document path imported torch'",
+    )
+    assert "OnnxEncoder (2, 384) 2" in printed

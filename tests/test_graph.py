@@ -181,7 +181,8 @@ def test_relations_from_titles_notes_and_curated_lists(graph: nx.MultiDiGraph) -
     )
     styled = edge(graph, "2106.06103", "2010.05646", BUILDS_ON)  # "a HiFi-GAN style decoder"
     assert styled["evidence"] == (
-        "VITS builds on HiFi-GAN: A single model from text to waveform with a HiFi-GAN style decoder."
+        "VITS builds on HiFi-GAN: A single model from text to waveform "
+        "with a HiFi-GAN style decoder."
     )
     # our curated lists are stronger evidence than a passing phrase in a note
     assert listed["confidence"] > styled["confidence"]

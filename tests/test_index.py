@@ -8,8 +8,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import SHARED_DIR
+from search_fixtures import encoder_fixture, onnx_cache_fixture  # noqa: F401  (session fixtures)
+from speechgraph.config import DEFAULT_MODEL
 from speechgraph.errors import IndexOutOfDate
-from speechgraph.search.index import FLAT, IVF, VectorIndex, load_index, read_manifest, vectors_path
+from speechgraph.search.index import (
+    EXACT_LIMIT,
+    FLAT,
+    IVF,
+    VectorIndex,
+    index_kind_for,
+    ivf_parameters,
+    load_index,
+    read_manifest,
+    vectors_path,
+)
+
+DATA_DIR = Path(__file__).parent / "data"
 
 FINGERPRINT = "test-model@abc"
 
@@ -213,3 +228,60 @@ def test_build_rejects_mismatched_ids() -> None:
         build(["a", "a"], unit_vectors(2))
     with pytest.raises(ValueError, match="unique"):
         build(["a"], unit_vectors(2))
+
+
+# --- the index chosen by size, on real vectors ---------------------------------------------------
+
+
+def test_the_index_kind_follows_the_catalogue_size() -> None:
+    assert index_kind_for(0) == index_kind_for(EXACT_LIMIT) == FLAT
+    assert index_kind_for(EXACT_LIMIT + 1) == index_kind_for(2_000_000) == IVF
+    vectors = unit_vectors(EXACT_LIMIT + 1, dimension=8)
+    ids = [f"p{number}" for number in range(EXACT_LIMIT + 1)]
+    assert build(ids[:-1], vectors[:-1]).manifest.kind == FLAT
+    larger = build(ids, vectors)
+    lists, nprobe = ivf_parameters(EXACT_LIMIT + 1)
+    assert (larger.manifest.kind, larger.manifest.nprobe) == (IVF, nprobe)
+    assert larger.faiss_index.nlist == lists
+    assert larger.search(vectors[123], 1)[0][0] == "p123"
+
+
+@pytest.mark.parametrize("kind", [FLAT, IVF])
+def test_an_index_written_before_this_change_still_loads(kind: str) -> None:
+    # Written by the code of commit 217aa39 (400 random 8-d vectors, 2101.00003 removed).
+    loaded = load_index(DATA_DIR / "index-2026-12" / kind, fingerprint="old-model@0")
+    assert (loaded.manifest.kind, len(loaded), loaded.manifest.catalogue_version) == (kind, 399, 7)
+    query = loaded.vectors(["2101.00010"])[0]
+    hits = [paper_id for paper_id, _ in loaded.search(query, 3)]
+    assert hits == ["2101.00010", "2101.00039", "2101.00261"]
+    assert "2101.00003" not in loaded
+
+
+@pytest.fixture(scope="module")
+def real_title_vectors(onnx_cache) -> tuple[np.ndarray, np.ndarray]:
+    """Real model vectors of 3,000 real paper titles from the shared speech corpus (one narrow
+    field, which is harder for IVF than the whole of arXiv) and of 200 held-out titles."""
+    import gzip
+
+    from speechgraph.search.onnx import load_onnx_encoder
+
+    encoder = load_onnx_encoder(DEFAULT_MODEL, onnx_cache)
+    if encoder is None:
+        pytest.skip("needs the ONNX export (the `onnx` package)")
+    with gzip.open(SHARED_DIR / "corpus" / "speech-arxiv.jsonl.gz", "rt", encoding="utf-8") as f:
+        titles = list(dict.fromkeys(json.loads(line)["title"] for line in f))[:3200]
+    vectors = encoder.encode(titles, batch_size=64)
+    return vectors[:3000], vectors[3000:]
+
+
+def test_ivf_recall_on_real_vectors_with_the_chosen_parameters(real_title_vectors) -> None:
+    vectors, queries = real_title_vectors
+    ids = [f"p{number}" for number in range(len(vectors))]
+    approximate = build(ids, vectors, IVF)
+    assert approximate.manifest.nprobe == ivf_parameters(len(vectors))[1]
+    recalls = []
+    for query in queries:
+        truth = {ids[i] for i in exact_top(vectors, query, 10)}
+        found = {paper_id for paper_id, _ in approximate.search(query, 10)}
+        recalls.append(len(truth & found) / 10)
+    assert np.mean(recalls) >= 0.95

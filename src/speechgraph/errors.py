@@ -65,3 +65,7 @@ class ImportFileError(SpeechgraphError):
 
 class ImportFilterError(SpeechgraphError):
     """An import filter that cannot be used: an unknown arXiv category, a date that is not one."""
+
+
+class ClusterUnavailable(SpeechgraphError):
+    """The Ray cluster for distributed embedding cannot be reached or its workers failed."""

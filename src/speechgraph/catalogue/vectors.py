@@ -44,6 +44,23 @@ class EmbeddingCache:
                     found[sha] = np.frombuffer(blob, dtype=np.float32)
         return found
 
+    def missing(self, fingerprint: str, hashes: Sequence[str]) -> list[str]:
+        """The distinct `hashes` with no vector for `fingerprint`, in first-seen order; reads
+        keys only, never vectors."""
+        present: set[str] = set()
+        unique = list(dict.fromkeys(hashes))
+        with self._connect() as connection:
+            for start in range(0, len(unique), 500):
+                chunk = unique[start : start + 500]
+                marks = ",".join("?" * len(chunk))
+                rows = connection.execute(
+                    f"SELECT text_sha FROM embedding WHERE fingerprint = ? "
+                    f"AND text_sha IN ({marks})",
+                    [fingerprint, *chunk],
+                )
+                present.update(sha for (sha,) in rows)
+        return [sha for sha in unique if sha not in present]
+
     def put_many(self, fingerprint: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
         rows = [
             (fingerprint, sha, np.asarray(vector, dtype=np.float32).tobytes())

@@ -6,6 +6,7 @@ the command bodies so that `speechgraph --help` and the other commands start ins
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -92,11 +93,29 @@ def similar(
     _print_hits(results)
 
 
+class Engine(StrEnum):
+    local = "local"
+    ray = "ray"
+
+
 def index(
     ctx: typer.Context,
     rebuild: Annotated[
         bool, typer.Option(help="Rebuild from scratch (cached embeddings are still reused)")
     ] = False,
+    engine: Annotated[
+        Engine,
+        typer.Option(
+            help="Where to embed: this process, or Ray Data actors (needs speechgraph[ray])"
+        ),
+    ] = Engine.local,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="With --engine ray: the cluster to join, e.g. 10.0.0.5:6379 "
+            "(default: a local Ray for this run)"
+        ),
+    ] = None,
     json_output: JsonFlag = False,
 ) -> None:
     """Bring the search indexes, and what the texts say (names, relations), up to date with the
@@ -105,8 +124,12 @@ def index(
     from speechgraph.update.derive import sync_knowledge
     from speechgraph.update.topics import sync_topics
 
+    if address and engine is not Engine.ray:
+        raise typer.BadParameter("--address needs --engine ray", param_hint="--address")
     with opened_store(ctx) as store, progress_bars(ctx) as show:
-        summary = sync_index(settings_of(ctx), store, show, rebuild=rebuild)
+        summary = sync_index(
+            settings_of(ctx), store, show, rebuild=rebuild, engine=engine.value, ray_address=address
+        )
         summary["knowledge"] = sync_knowledge(settings_of(ctx), show, rebuild=rebuild)
         summary["topics"] = sync_topics(settings_of(ctx), store, force=rebuild)
     if json_output:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sys
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,11 @@ from speechgraph.files import atomic_write_text
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]
+# From bench/embed_bench.py on real abstracts (2 cores): batches of 32 length-sorted texts were the
+# fastest; a chunk of 256 texts per cache commit keeps a crash's loss to seconds.
+DOCUMENT_BATCH = 32
+DOCUMENT_CHUNK = 256
+GPU_BATCH = 128
 
 
 class Encoder(Protocol):
@@ -144,6 +150,8 @@ class TorchEncoder:
     def encode(
         self, texts: Sequence[str], batch_size: int = 32, progress: Progress | None = None
     ) -> np.ndarray:
+        if self.device != "cpu":
+            batch_size = max(batch_size, GPU_BATCH)  # a GPU is only busy with large batches
         # Without progress, one call lets sentence-transformers sort all texts by length so that
         # batches carry little padding; with progress, each batch reports as it finishes.
         step = batch_size if progress is not None else max(len(texts), 1)
@@ -159,6 +167,16 @@ class TorchEncoder:
         if not chunks:
             return np.zeros((0, self.dimension), dtype=np.float32)
         return np.ascontiguousarray(np.vstack(chunks), dtype=np.float32)
+
+
+def cuda_available() -> bool:
+    """Whether torch sees a CUDA device. On Linux without an NVIDIA device node the answer is no
+    without importing torch (~2 s), so the ONNX document path stays torch-free there."""
+    if sys.platform.startswith("linux") and not any(Path("/dev").glob("nvidia[0-9]*")):
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
 
 
 def load_encoder(model: str = DEFAULT_MODEL, memo_dir: Path | None = None) -> TorchEncoder:
@@ -206,15 +224,16 @@ def embed_texts(
     texts: Sequence[str],
     cache: EmbeddingCache | None = None,
     *,
-    batch_size: int = 32,
-    chunk_size: int = 64,
+    batch_size: int = DOCUMENT_BATCH,
+    chunk_size: int = DOCUMENT_CHUNK,
     progress: Progress | None = None,
 ) -> tuple[np.ndarray, int]:
     """Vectors for `texts` (rows in order) and how many had to be encoded; no texts give a
     (0, 0) array without touching the encoder.
 
-    Only texts missing from `cache` are encoded, in chunks that are written to the cache as they
-    finish, so a crash loses at most one chunk and the next run resumes.
+    Only texts missing from `cache` are encoded, shortest first (so that each batch pads little),
+    in chunks that are written to the cache as they finish, so a crash loses at most one chunk
+    and the next run resumes.
     """
     if not texts:
         # Without texts there is nothing to ask the encoder, not even its dimension (a lazy
@@ -223,8 +242,8 @@ def embed_texts(
     hashes = [text_hash(text) for text in texts]
     known = cache.get_many(encoder.fingerprint, hashes) if cache is not None else {}
     uses = Counter(hashes)
-    missing = [sha for sha in uses if sha not in known]
     text_of = dict(zip(hashes, texts, strict=True))
+    missing = sorted((sha for sha in uses if sha not in known), key=lambda sha: len(text_of[sha]))
     done = len(texts) - sum(uses[sha] for sha in missing)
     for start in range(0, len(missing), chunk_size):
         chunk = missing[start : start + chunk_size]
@@ -245,17 +264,30 @@ def embed_texts(
 
 
 class LazyEncoder:
-    """A TorchEncoder loaded on first use: a run whose texts are all cached never imports torch."""
+    """An encoder loaded on first use, so a run whose texts are all cached never imports torch.
 
-    def __init__(self, model: str, memo_dir: Path | None = None) -> None:
+    `loader` makes the encoder (default: `load_encoder`, torch); `search.onnx` passes one that
+    prefers the ONNX export for documents.
+    """
+
+    def __init__(
+        self, model: str, memo_dir: Path | None = None, loader: Callable[[], Encoder] | None = None
+    ) -> None:
         self.name = model
         self.fingerprint = model_fingerprint(model, memo_dir)
         self._memo_dir = memo_dir
-        self._loaded: TorchEncoder | None = None
+        self._loader = loader
+        self._loaded: Encoder | None = None
 
-    def load(self) -> TorchEncoder:
+    def load(self) -> Encoder:
         if self._loaded is None:
-            self._loaded = load_encoder(self.name, self._memo_dir)
+            loaded = self._loader() if self._loader else load_encoder(self.name, self._memo_dir)
+            if loaded.fingerprint != self.fingerprint:
+                raise ConfigError(
+                    f"model {self.name} changed while loading ({self.fingerprint} became "
+                    f"{loaded.fingerprint}): run the command again"
+                )
+            self._loaded = loaded
         return self._loaded
 
     @property

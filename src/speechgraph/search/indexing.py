@@ -3,7 +3,9 @@ changed since the version it reflects; the vector index embeds (through the cach
 whose text it lacks. Both stream the catalogue in chunks, and both are no-ops when current.
 
 A writer may embed just its own papers (`only`): `refresh` does, `import` and `harvest` embed
-nothing and leave the rest to `speechgraph index`.
+nothing and leave the rest to `speechgraph index`. With `engine="ray"` the texts the embedding
+cache lacks are embedded on Ray first (`search.distributed`), and the index is then built from
+the cache exactly as after a local run.
 """
 
 from __future__ import annotations
@@ -31,16 +33,14 @@ from speechgraph.catalogue.queries import (
 from speechgraph.catalogue.store import Store
 from speechgraph.catalogue.vectors import EmbeddingCache
 from speechgraph.config import Settings
-from speechgraph.errors import CatalogueEmpty, IndexOutOfDate
+from speechgraph.errors import CatalogueEmpty, ConfigError, IndexOutOfDate
 from speechgraph.records import PaperView
 from speechgraph.search import encoder as embed
 from speechgraph.search import onnx as embed_onnx
 from speechgraph.search.index import (
-    EXACT_LIMIT,
-    FLAT,
-    IVF,
     VectorIndex,
     has_matching_vectors,
+    index_kind_for,
     load_index,
     read_manifest,
 )
@@ -48,6 +48,9 @@ from speechgraph.search.index import (
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
+LOCAL = "local"
+RAY = "ray"
+ENGINES = (LOCAL, RAY)
 
 
 def sync_index(
@@ -58,21 +61,29 @@ def sync_index(
     rebuild: bool = False,
     encoder: embed.Encoder | None = None,
     only: Collection[str] | None = None,
+    engine: str = LOCAL,
+    ray_address: str | None = None,
 ) -> dict[str, Any]:
     """Bring the keyword and vector indexes in line with the catalogue; a no-op when current.
 
     With `only`, the vector index embeds just those papers (the rest waits for a full sync).
     Embeds only texts the embedding cache lacks; `progress("embedding", done, total)` reports
-    it. Returns counts: status, papers, embedded, added, removed, kind, catalogue_version, and
+    it. `engine="ray"` embeds them on Ray (a local Ray, or the cluster at `ray_address`).
+    Returns counts: status, papers, embedded, added, removed, kind, catalogue_version, and
     `without_vector`, the catalogue papers the index still lacks.
+    Raises ConfigError for an unknown engine or a missing Ray extra.
     """
+    if engine not in ENGINES:
+        raise ConfigError(f"unknown embedding engine {engine!r}: use one of {', '.join(ENGINES)}")
     version = catalogue_version(store)
     ids = paper_ids(store)
     if not ids:
         raise CatalogueEmpty(EMPTY_CATALOGUE)
     keywords_changed = sync_keywords(settings, store, version, rebuild=rebuild)
     vectors = _VectorSync(settings, store, encoder, version)
+    on_ray = vectors.embed_on_ray(ray_address, only, progress) if engine == RAY else 0
     summary = vectors.sync(ids, rebuild=rebuild, only=only, progress=progress)
+    summary["embedded"] += on_ray
     if keywords_changed and summary["status"] == "up-to-date":
         summary["status"] = "updated"
     if summary["embedded"]:
@@ -129,8 +140,41 @@ class _VectorSync:
         self.store = store
         self.version = version
         self.fingerprint = embed.model_fingerprint(settings.model, settings.cache_dir)
-        self.encoder = encoder or embed.LazyEncoder(settings.model, settings.cache_dir)
+        self.encoder = encoder or embed_onnx.lazy_document_encoder(
+            settings.model, settings.cache_dir
+        )
         self.cache = EmbeddingCache(settings.cache_dir / "embeddings.sqlite")
+
+    def embed_on_ray(
+        self, address: str | None, only: Collection[str] | None, progress: Progress | None
+    ) -> int:
+        """Embed on Ray the texts of the catalogue (or of `only`) that the cache lacks; the
+        count embedded. Only the missing texts are held in memory at once."""
+        # Imported here: ray is an optional extra, and the local engine never needs it.
+        from speechgraph.search.distributed import embed_with_ray
+
+        chunks = (
+            iter_papers(self.store) if only is None else [load_papers(self.store, sorted(only))]
+        )
+        missing: list[str] = []
+        for chunk in chunks:
+            texts = {embed.text_hash(paper.embedding_text): paper.embedding_text for paper in chunk}
+            lacking = self.cache.missing(self.fingerprint, list(texts))
+            missing.extend(texts[sha] for sha in lacking)
+        if not missing:
+            return 0
+        reporter = None
+        if progress is not None:
+            reporter = lambda done, total: progress("embedding", done, total)  # noqa: E731
+        run = embed_with_ray(
+            missing,
+            self.cache,
+            model=self.settings.model,
+            cache_dir=self.settings.cache_dir,
+            address=address,
+            progress=reporter,
+        )
+        return run.embedded
 
     def sync(
         self,
@@ -241,8 +285,7 @@ class _VectorSync:
             existing = load_index(self.settings.index_dir, fingerprint=self.fingerprint)
         except IndexOutOfDate:
             return None
-        wanted_kind = FLAT if count <= EXACT_LIMIT else IVF
-        return existing if existing.manifest.kind == wanted_kind else None
+        return existing if existing.manifest.kind == index_kind_for(count) else None
 
     def ensure_onnx_export(self) -> None:
         """Make the ONNX query model once, so later cold searches skip torch. An export that
