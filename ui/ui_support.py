@@ -1,8 +1,10 @@
 """What every page shares: settings, the heavy objects loaded once per process, error display,
-the first-run build and the network figure. Layout only; the data comes from the library.
+the scope, paper pickers that search, the first-run build and the figures. Layout only; the
+data comes from the library.
 
 Heavy objects are `st.cache_resource` entries keyed on the database, data directory, model and
 catalogue version, so a refresh (which bumps the version) makes the next page load fresh ones.
+No page loads every paper to render: counts, the search and ids carry them.
 """
 
 from __future__ import annotations
@@ -16,16 +18,33 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from speechgraph.catalogue.queries import catalogue_version, has_papers
+from speechgraph.catalogue.queries import (
+    catalogue_stats,
+    catalogue_version,
+    has_papers,
+    listed_ids,
+    paper_cards,
+)
 from speechgraph.catalogue.store import Store, open_db
 from speechgraph.config import Settings
 from speechgraph.errors import SpeechgraphError
 from speechgraph.graph.build import Embeddings, Knowledge, index_neighbours, load_knowledge
 from speechgraph.graph.clusters import ClusterReport
+from speechgraph.knowledge.audit import audit_catalogue
 from speechgraph.knowledge.names import find_paper
 from speechgraph.search.hybrid import Searcher
-from speechgraph.views.catalogue import escape_markdown
+from speechgraph.text import shorten
+from speechgraph.views.catalogue import catalogue_status_view, escape_markdown
 from speechgraph.views.graph import Drawing, cluster_catalogue
+from speechgraph.views.pickers import FIELD, SCOPES, paper_matches
+from speechgraph.views.topic_map import (
+    TopicMap,
+    map_layout,
+    member_rows,
+    sample_map,
+    topic_heading,
+    topic_members,
+)
 
 SEARCH_PAGE = "app_pages/search.py"
 PAPER_PAGE = "app_pages/paper.py"
@@ -38,6 +57,7 @@ EDGE_COLOURS = {
     "shares_author": "#8c564b",
 }
 CacheKey = tuple[str, str, str, int]
+PICKER_STATE = ("query", "seen", "text", "choice")  # a picker's session keys, after its own
 
 
 @contextmanager
@@ -87,6 +107,21 @@ class Catalogue:
     def topics(self) -> ClusterReport:
         return _topics(self.key, self.settings, self.store)
 
+    def status(self) -> dict[str, Any]:
+        """`speechgraph status` and the lists' counters, counted once per catalogue version."""
+        return _status(self.key, self.settings, self.store)
+
+    def audit(self) -> dict[str, Any]:
+        return _audit(self.key, self.store)
+
+    def topic_map(self, scope: str) -> TopicMap:
+        """The map's points (a bounded sample, titled) and the topics' centres for `scope`."""
+        return _topic_map(self.key, scope, self.settings, self.store)
+
+    def topic_members(self, scope: str) -> list[tuple[str, list[dict[str, Any]]]]:
+        """(heading, rows) per topic, a bounded number of rows each, listed papers first."""
+        return _topic_members(self.key, scope, self.settings, self.store)
+
 
 def open_catalogue() -> Catalogue:
     """This run's catalogue; on a first run with no papers, builds one offline first."""
@@ -123,6 +158,37 @@ def _knowledge(
 def _topics(key: CacheKey, _settings: Settings, _store: Store) -> ClusterReport:
     knowledge, embeddings = _knowledge(key, _settings, _store)
     return cluster_catalogue(knowledge, embeddings)
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def _status(key: CacheKey, _settings: Settings, _store: Store) -> dict[str, Any]:
+    return {**catalogue_stats(_store), **catalogue_status_view(_settings, _store)}
+
+
+@st.cache_data(max_entries=2, show_spinner="Auditing the reading lists…")
+def _audit(key: CacheKey, _store: Store) -> dict[str, Any]:
+    return audit_catalogue(_store).to_json()
+
+
+@st.cache_resource(max_entries=4, show_spinner="Drawing the topic map…")
+def _topic_map(key: CacheKey, scope: str, _settings: Settings, _store: Store) -> TopicMap:
+    report = _topics(key, _settings, _store)
+    drawn = sample_map(map_layout(report, listed_ids(_store)), scope=scope)
+    return drawn.with_cards(paper_cards(_store, drawn.ids))
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _topic_members(
+    key: CacheKey, scope: str, _settings: Settings, _store: Store
+) -> list[tuple[str, list[dict[str, Any]]]]:
+    report = _topics(key, _settings, _store)
+    listed = listed_ids(_store)
+    topics = topic_members(report, listed, scope=scope)
+    cards = paper_cards(_store, [paper_id for _, _, ids in topics for paper_id in ids])
+    return [
+        (topic_heading(label, size, len(ids)), member_rows(ids, cards, listed))
+        for label, size, ids in topics
+    ]
 
 
 # --- building and refreshing -----------------------------------------------------------------
@@ -168,10 +234,31 @@ def build_first_catalogue(settings: Settings) -> None:
 # --- shared widgets --------------------------------------------------------------------------
 
 
+def scope_switch() -> str:
+    """The sidebar's scope, shared by every page: the field (default) or the lists. A link may
+    carry it (`?scope=lists`)."""
+    linked = st.query_params.get("scope")
+    scope = st.sidebar.segmented_control(
+        "Scope",
+        list(SCOPES),
+        default=linked if linked in SCOPES else FIELD,
+        required=True,
+        format_func=lambda value: {"field": "Field", "lists": "Lists"}[value],
+        key="scope",
+        help="; ".join(SCOPES.values()),
+    )
+    return scope or FIELD
+
+
+def current_scope() -> str:
+    value = st.session_state.get("scope")
+    return str(value) if value in SCOPES else FIELD
+
+
 def paper_from_url(catalogue: Catalogue, parameter: str = "id") -> str | None:
-    """The paper a link asks for (`?id=` holds an id in any form, a name or a title). One the
-    catalogue lacks stops the page with the reason, how to add it and a search link; it is
-    never silently replaced by another paper."""
+    """The paper a link asks for (`?id=`, `?from=`, … hold an id in any form, a name or a
+    title). One the catalogue lacks stops the page with the reason, how to add it and a search
+    link; it is never silently replaced by another paper."""
     raw = st.query_params.get(parameter)
     if not raw:
         return None
@@ -180,26 +267,54 @@ def paper_from_url(catalogue: Catalogue, parameter: str = "id") -> str | None:
     except SpeechgraphError as error:
         st.error(escape_markdown(str(error)))
         st.page_link(
-            SEARCH_PAGE, label=escape_markdown(f"Search for “{raw}”"), query_params={"q": raw}
+            SEARCH_PAGE,
+            label=escape_markdown(f"Search for “{shorten(raw, 60)}”"),
+            query_params={"q": raw},
         )
         st.stop()
 
 
 def paper_picker(
-    label: str,
-    choices: dict[str, str],
-    *,
-    key: str,
-    default: str | None = None,
+    catalogue: Catalogue, label: str, *, key: str, default: str | None = None
 ) -> str | None:
-    """A selectbox over catalogue papers (shown as "Title (year) · id"), returning the id."""
-    options = list(choices)
-    if not options:
-        return None
-    index = options.index(default) if default in choices else 0
-    return st.selectbox(
-        label, options, index=index, format_func=lambda paper_id: choices[paper_id], key=key
+    """A text box that searches (an id, a name or title words) and a choice among its top
+    matches, never a list of every title; returns the chosen id. The exact paper (and
+    `default`, shown as its id) is chosen at once; for other words the user picks a match.
+
+    A new `default` (a link to another paper) replaces what the box holds."""
+    query_key, seen_key, text_key, choice_key = (f"{key}_{part}" for part in PICKER_STATE)
+    if default is not None and st.session_state.get(seen_key) != default:
+        st.session_state[query_key] = default
+        st.session_state[seen_key] = default
+    text = st.text_input(
+        label, key=query_key, placeholder="an arXiv id, a name like VITS, or words of its title"
     )
+    if not text.strip():
+        return None
+    searcher = None
+    with errors_shown(stop=False):
+        searcher = catalogue.searcher()
+    matches = paper_matches(catalogue.store, searcher, text, scope=current_scope())
+    if matches.message:
+        st.warning(escape_markdown(matches.message))
+    if not matches.choices:
+        return None
+    labels = {choice.id: choice.label for choice in matches.choices}
+    if st.session_state.get(text_key) != text:  # new words: a new choice, not the last one
+        st.session_state.pop(choice_key, None)
+        st.session_state[text_key] = text
+    chosen = st.selectbox(
+        f"Matches for {label.lower()}",
+        list(labels),
+        index=0 if matches.exact else None,
+        format_func=labels.__getitem__,
+        key=choice_key,
+        placeholder=f"Pick one of {len(labels)} matches",
+        label_visibility="collapsed",
+    )
+    if chosen is not None:
+        st.session_state[seen_key] = chosen
+    return chosen
 
 
 def network_figure(drawing: Drawing, *, height: int = 420) -> go.Figure:
@@ -256,5 +371,66 @@ def network_figure(drawing: Drawing, *, height: int = 420) -> go.Figure:
         xaxis={"visible": False},
         yaxis={"visible": False},
         legend={"orientation": "h"},
+    )
+    return figure
+
+
+def topic_map_figure(drawn: TopicMap, *, height: int = 620) -> go.Figure:
+    """The topic map in WebGL (`Scattergl`): one trace per topic, listed papers drawn on top as
+    stars, and each topic's centre as a ring sized by its papers. Text is HTML-escaped: Plotly
+    renders a few HTML tags in names and hover labels."""
+    from html import escape
+
+    figure = go.Figure()
+    hover = [
+        f"{escape(title)}<br>{escape(paper_id)} · {year or '?'}"
+        for paper_id, title, year in zip(drawn.ids, drawn.titles, drawn.years, strict=True)
+    ]
+    groups: dict[str, list[int]] = {}
+    for position, (topic, listed) in enumerate(zip(drawn.topic, drawn.listed, strict=True)):
+        groups.setdefault("listed" if listed else topic, []).append(position)
+    for name, positions in sorted(groups.items(), key=lambda item: item[0] == "listed"):
+        listed = name == "listed"
+        figure.add_trace(
+            go.Scattergl(
+                x=[drawn.x[i] for i in positions],
+                y=[drawn.y[i] for i in positions],
+                mode="markers",
+                name="listed papers" if listed else escape(name),
+                hovertext=[hover[i] for i in positions],
+                hoverinfo="text",
+                marker=(
+                    {"size": 11, "symbol": "star", "color": "#111111", "line": {"width": 0}}
+                    if listed
+                    else {"size": 5, "opacity": 0.55}
+                ),
+            )
+        )
+    if drawn.centres:
+        largest = max(centre.size for centre in drawn.centres)
+        figure.add_trace(
+            go.Scattergl(
+                x=[centre.x for centre in drawn.centres],
+                y=[centre.y for centre in drawn.centres],
+                mode="markers",
+                name="topic centres",
+                hovertext=[
+                    f"{escape(centre.label)}<br>{centre.size:,} papers" for centre in drawn.centres
+                ],
+                hoverinfo="text",
+                marker={
+                    "size": [12 + 38 * (centre.size / largest) ** 0.5 for centre in drawn.centres],
+                    "symbol": "circle-open",
+                    "line": {"width": 2},
+                    "color": "#444444",
+                },
+            )
+        )
+    figure.update_layout(
+        height=height,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        xaxis={"visible": False},
+        yaxis={"visible": False},
+        legend={"title": {"text": "Topic"}},
     )
     return figure

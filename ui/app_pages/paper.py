@@ -14,28 +14,26 @@ from speechgraph.views.catalogue import (
     hit_rows,
     markdown_link,
     mention_rows,
-    paper_choices,
     paper_facts,
     paper_links,
     paper_relations,
     paper_summary,
 )
 from speechgraph.views.graph import plan_rows
+from speechgraph.views.pickers import scope_filters
 
 catalogue = ui_support.open_catalogue()
-with ui_support.errors_shown():
-    knowledge, _ = catalogue.knowledge()
-choices = paper_choices(knowledge.papers)
-
 wanted = ui_support.paper_from_url(catalogue)
-chosen = ui_support.paper_picker("Paper", choices, key="paper_pick", default=wanted)
+chosen = ui_support.paper_picker(catalogue, "Paper", key="paper", default=wanted)
 if chosen is None:
+    st.info("Type an arXiv id, a name like *VITS* or words of a title above, then pick a match.")
     st.stop()
 if chosen != wanted:
     st.query_params["id"] = chosen
 
 with ui_support.errors_shown():
     paper = get_paper(catalogue.store, chosen)
+    knowledge, _ = catalogue.knowledge()
     relations = paper_relations(catalogue.store, knowledge.graph, paper.id)
 
 st.header(escape_markdown(paper.title))
@@ -90,7 +88,8 @@ with right:
 
 st.subheader("Similar papers")
 with ui_support.errors_shown(stop=False):
-    similar = catalogue.searcher().similar(paper.id, k=5)
+    scope = scope_filters(ui_support.current_scope())
+    similar = catalogue.searcher().similar(paper.id, k=5, filters=scope)
     similar_rows = hit_rows(catalogue.store, similar)
     for row in similar_rows:
         st.page_link(
