@@ -361,8 +361,8 @@ def test_pickers_offer_the_exact_paper_first_then_search_hits(seed) -> None:
     by_name = paper_matches(store, searcher, "hifi gan")
     assert by_name.exact is not None and by_name.exact.id == HIFI_GAN
     assert by_name.exact.label == (
-        "HiFi-GAN: Generative Adversarial Networks for Efficient and High Fidelity Speech "
-        "Synt… (2020) · 2010.05646 · listed"
+        "HiFi-GAN: Generative Adversarial Networks for Efficient and High Fidelity Speec… "
+        "(2020) · 2010.05646 · listed"
     )
     assert len({choice.id for choice in by_name.choices}) == len(by_name.choices) > 1
     by_id = paper_matches(store, searcher, f"https://arxiv.org/abs/{VITS}v2")

@@ -30,13 +30,14 @@ from speechgraph.config import Settings
 from speechgraph.errors import SpeechgraphError
 from speechgraph.graph.build import Embeddings, Knowledge, index_neighbours, load_knowledge
 from speechgraph.graph.clusters import ClusterReport
+from speechgraph.graph.plans import PathResult, Plan, find_path, prerequisites
 from speechgraph.knowledge.audit import audit_catalogue
 from speechgraph.knowledge.names import find_paper
 from speechgraph.search.hybrid import Searcher
 from speechgraph.text import shorten
 from speechgraph.views.catalogue import catalogue_status_view, escape_markdown
 from speechgraph.views.graph import Drawing, cluster_catalogue
-from speechgraph.views.pickers import FIELD, SCOPES, paper_matches
+from speechgraph.views.pickers import FIELD, SCOPES, Matches, paper_matches
 from speechgraph.views.topic_map import (
     TopicMap,
     map_layout,
@@ -107,6 +108,22 @@ class Catalogue:
     def topics(self) -> ClusterReport:
         return _topics(self.key, self.settings, self.store)
 
+    def find(self, raw: str) -> str:
+        """`find_paper`, remembered per catalogue version (a page reruns on every click)."""
+        return _found(self.key, raw, self.store)
+
+    def matches(self, text: str, scope: str, *, searchable: bool) -> Matches:
+        """What a picker offers for `text` (`paper_matches`), remembered per version."""
+        return _matches(self.key, text, scope, searchable, self.settings, self.store)
+
+    def plan(self, target: str, depth: int) -> Plan:
+        """`prerequisites` on the knowledge graph, remembered per version (reruns are free)."""
+        return _plan(self.key, target, depth, self.settings, self.store)
+
+    def path(self, source: str, end: str) -> PathResult:
+        """`find_path` on the knowledge graph, remembered per version."""
+        return _path(self.key, source, end, self.settings, self.store)
+
     def status(self) -> dict[str, Any]:
         """`speechgraph status` and the lists' counters, counted once per catalogue version."""
         return _status(self.key, self.settings, self.store)
@@ -158,6 +175,31 @@ def _knowledge(
 def _topics(key: CacheKey, _settings: Settings, _store: Store) -> ClusterReport:
     knowledge, embeddings = _knowledge(key, _settings, _store)
     return cluster_catalogue(knowledge, embeddings)
+
+
+@st.cache_resource(max_entries=64, show_spinner="Finding what to read first…")
+def _plan(key: CacheKey, target: str, depth: int, _settings: Settings, _store: Store) -> Plan:
+    knowledge, _ = _knowledge(key, _settings, _store)
+    return prerequisites(knowledge.graph, target, depth)
+
+
+@st.cache_resource(max_entries=64, show_spinner="Finding a path…")
+def _path(key: CacheKey, source: str, end: str, _settings: Settings, _store: Store) -> PathResult:
+    knowledge, _ = _knowledge(key, _settings, _store)
+    return find_path(knowledge.graph, source, end)
+
+
+@st.cache_data(max_entries=1024, show_spinner=False)
+def _found(key: CacheKey, raw: str, _store: Store) -> str:
+    return find_paper(_store, raw)  # errors are not remembered: they raise again
+
+
+@st.cache_data(max_entries=256, show_spinner=False)
+def _matches(
+    key: CacheKey, text: str, scope: str, searchable: bool, _settings: Settings, _store: Store
+) -> Matches:
+    searcher = _searcher(key, _settings, _store) if searchable else None
+    return paper_matches(_store, searcher, text, scope=scope)
 
 
 @st.cache_data(max_entries=4, show_spinner=False)
@@ -263,7 +305,7 @@ def paper_from_url(catalogue: Catalogue, parameter: str = "id") -> str | None:
     if not raw:
         return None
     try:
-        return find_paper(catalogue.store, raw)
+        return catalogue.find(raw)
     except SpeechgraphError as error:
         st.error(escape_markdown(str(error)))
         st.page_link(
@@ -291,10 +333,11 @@ def paper_picker(
     )
     if not text.strip():
         return None
-    searcher = None
+    searchable = False
     with errors_shown(stop=False):
-        searcher = catalogue.searcher()
-    matches = paper_matches(catalogue.store, searcher, text, scope=current_scope())
+        catalogue.searcher()
+        searchable = True
+    matches = catalogue.matches(text, current_scope(), searchable=searchable)
     if matches.message:
         st.warning(escape_markdown(matches.message))
     if not matches.choices:

@@ -7,7 +7,7 @@ import streamlit as st
 
 import ui_support
 from speechgraph.catalogue.queries import get_paper
-from speechgraph.graph.plans import prerequisites
+from speechgraph.graph.plans import DEFAULT_DEPTH
 from speechgraph.views.catalogue import (
     Related,
     escape_markdown,
@@ -56,7 +56,8 @@ st.subheader("Where the reading lists mention it")
 if paper.mentions:
     st.dataframe(mention_rows(paper), hide_index=True)
 else:
-    st.text("No reading list mentions this paper (it is known from citations only).")
+    origins = ", ".join(paper.data_origins) or "citations only"
+    st.text(f"No reading list mentions this paper (it is in the catalogue from {origins}).")
 
 
 def related_list(title: str, items: list[Related], empty: str) -> None:
@@ -101,7 +102,7 @@ with ui_support.errors_shown(stop=False):
 
 st.subheader("Read first")
 with ui_support.errors_shown():
-    plan = prerequisites(knowledge.graph, paper.id)
+    plan = catalogue.plan(paper.id, DEFAULT_DEPTH)
 if plan.steps:
     st.dataframe(plan_rows(plan), hide_index=True)
 if plan.message:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import streamlit as st
 
 import ui_support
-from speechgraph.graph.plans import MAX_DEPTH, find_path, prerequisites
+from speechgraph.graph.plans import MAX_DEPTH
 from speechgraph.views.catalogue import escape_markdown
 from speechgraph.views.graph import path_drawing, path_rows, plan_drawing, plan_rows
 
@@ -34,7 +34,7 @@ graph = knowledge.graph
 for note in knowledge.notes:
     st.caption(f"Note: {escape_markdown(note)}")
 with ui_support.errors_shown():
-    plan = prerequisites(graph, target, depth)
+    plan = catalogue.plan(target, depth)
 st.markdown(f"Before **{escape_markdown(plan.title)}**, read:")
 if plan.steps:
     st.plotly_chart(ui_support.network_figure(plan_drawing(plan, graph)), key="plan_chart")
@@ -63,7 +63,7 @@ for name, chosen in (("from", source), ("to", end)):
         st.query_params[name] = chosen  # a link to this page shows the same path
 
 with ui_support.errors_shown():
-    result = find_path(graph, source, end)
+    result = catalogue.path(source, end)
 if result.message:
     st.info(escape_markdown(result.message))
 shown = result if result.found else result.alternative

@@ -32,7 +32,7 @@ st.caption(escape_markdown(describe_clustering(report)))
 if report.message:
     st.info(escape_markdown(report.message))
 
-st.header("Topics")
+st.header("Clusters")
 for heading, rows in members:
     with st.expander(escape_markdown(heading)):
         st.dataframe(rows, hide_index=True)
