@@ -133,9 +133,9 @@ def map_bench(count: int) -> None:
         json_cpu = CPU_SECONDS[-1]
         payload = figure.to_json()
         print(
-            f"  {scope:5}: {drawn.shown:,} points of {drawn.total:,}; sample "
+            f"  {scope:5}: {drawn.shown:,} points of {drawn.total:,}; once per version: sample "
             f"{sample_seconds * 1000:.0f} ms ({sample_cpu * 1000:.0f} CPU), figure "
-            f"{figure_seconds * 1000:.0f} ms ({figure_cpu * 1000:.0f} CPU), JSON "
+            f"{figure_seconds * 1000:.0f} ms ({figure_cpu * 1000:.0f} CPU); each view: JSON "
             f"{json_seconds * 1000:.0f} ms ({json_cpu * 1000:.0f} CPU), "
             f"{len(payload) / 1e6:.2f} MB to the browser"
         )

@@ -135,6 +135,10 @@ class Catalogue:
         """The map's points (a bounded sample, titled) and the topics' centres for `scope`."""
         return _topic_map(self.key, scope, self.settings, self.store)
 
+    def topic_figure(self, scope: str) -> go.Figure:
+        """The map's WebGL figure for `scope`, drawn once per catalogue version."""
+        return _topic_figure(self.key, scope, self.settings, self.store)
+
     def topic_members(self, scope: str) -> list[tuple[str, list[dict[str, Any]]]]:
         """(heading, rows) per topic, a bounded number of rows each, listed papers first."""
         return _topic_members(self.key, scope, self.settings, self.store)
@@ -217,6 +221,11 @@ def _topic_map(key: CacheKey, scope: str, _settings: Settings, _store: Store) ->
     report = _topics(key, _settings, _store)
     drawn = sample_map(map_layout(report, listed_ids(_store)), scope=scope)
     return drawn.with_cards(paper_cards(_store, drawn.ids))
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def _topic_figure(key: CacheKey, scope: str, _settings: Settings, _store: Store) -> go.Figure:
+    return topic_map_figure(_topic_map(key, scope, _settings, _store))
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -419,34 +428,35 @@ def network_figure(drawing: Drawing, *, height: int = 420) -> go.Figure:
 
 
 def topic_map_figure(drawn: TopicMap, *, height: int = 620) -> go.Figure:
-    """The topic map in WebGL (`Scattergl`): one trace per topic, listed papers drawn on top as
-    stars, and each topic's centre as a ring sized by its papers. Text is HTML-escaped: Plotly
-    renders a few HTML tags in names and hover labels."""
+    """The topic map in WebGL (`Scattergl`): one trace per topic, listed papers drawn as larger
+    stars in their topic's colour, and each topic's centre as a ring sized by its papers. Text
+    is HTML-escaped: Plotly renders a few HTML tags in names and hover labels."""
     from html import escape
 
     figure = go.Figure()
     hover = [
-        f"{escape(title)}<br>{escape(paper_id)} · {year or '?'}"
-        for paper_id, title, year in zip(drawn.ids, drawn.titles, drawn.years, strict=True)
+        f"{escape(title)}<br>{escape(paper_id)} · {year or '?'}" + (" · listed" if listed else "")
+        for paper_id, title, year, listed in zip(
+            drawn.ids, drawn.titles, drawn.years, drawn.listed, strict=True
+        )
     ]
     groups: dict[str, list[int]] = {}
-    for position, (topic, listed) in enumerate(zip(drawn.topic, drawn.listed, strict=True)):
-        groups.setdefault("listed" if listed else topic, []).append(position)
-    for name, positions in sorted(groups.items(), key=lambda item: item[0] == "listed"):
-        listed = name == "listed"
+    for position, topic in enumerate(drawn.topic):
+        groups.setdefault(topic, []).append(position)
+    for name, positions in groups.items():
         figure.add_trace(
             go.Scattergl(
                 x=[drawn.x[i] for i in positions],
                 y=[drawn.y[i] for i in positions],
                 mode="markers",
-                name="listed papers" if listed else escape(name),
+                name=escape(name),
                 hovertext=[hover[i] for i in positions],
                 hoverinfo="text",
-                marker=(
-                    {"size": 11, "symbol": "star", "color": "#111111", "line": {"width": 0}}
-                    if listed
-                    else {"size": 5, "opacity": 0.55}
-                ),
+                marker={
+                    "symbol": ["star" if drawn.listed[i] else "circle" for i in positions],
+                    "size": [12 if drawn.listed[i] else 5 for i in positions],
+                    "opacity": 0.75,
+                },
             )
         )
     if drawn.centres:

@@ -24,9 +24,10 @@ for note in knowledge.notes:
     st.caption(f"Note: {escape_markdown(note)}")
 st.caption(
     "Papers close on the map are close in meaning (their embeddings, reduced to two "
-    "dimensions). Colours are topic clusters, labelled by their most distinctive words."
+    "dimensions). Colours are topic clusters, labelled by their most distinctive words; stars "
+    "are papers the reading lists mention, rings the topics' centres sized by their papers."
 )
-st.plotly_chart(ui_support.topic_map_figure(drawn), key="topic_map")
+st.plotly_chart(catalogue.topic_figure(scope), key="topic_map")
 st.caption(escape_markdown(describe_map(drawn, scope)))
 st.caption(escape_markdown(describe_clustering(report)))
 if report.message:
