@@ -76,7 +76,7 @@ def test_the_ui_resolves_the_same_names(
         page.run()
         page.switch_page("app_pages/paper.py").run()
         assert not page.exception and not page.error, name
-        assert page.selectbox(key="paper_pick").value == paper_id, name
+        assert page.selectbox(key="paper_choice").value == paper_id, name
 
 
 @pytest.mark.slow
@@ -96,3 +96,4 @@ def test_an_unknown_paper_is_named_in_the_ui_never_replaced(
         )
         assert "speechgraph import FILE" in page.error[0].value.replace("\\", "")
         assert not page.get("selectbox"), page_file  # no other paper shown in its place
+        assert not page.get("text_input"), page_file

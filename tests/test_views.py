@@ -5,11 +5,19 @@ from __future__ import annotations
 from datetime import date
 
 import networkx as nx
+import numpy as np
 import pytest
 
-from speechgraph.catalogue.queries import get_paper, listings, load_papers
+from speechgraph.catalogue.queries import (
+    get_paper,
+    listed_ids,
+    listings,
+    load_papers,
+    paper_cards,
+)
 from speechgraph.catalogue.store import open_db
 from speechgraph.config import Settings
+from speechgraph.errors import SearchInputError
 from speechgraph.graph.build import index_neighbours, load_knowledge
 from speechgraph.graph.plans import find_path, prerequisites
 from speechgraph.graph.topics import cluster_catalogue
@@ -19,7 +27,9 @@ from speechgraph.views.catalogue import (
     ABSTRACT_LABEL,
     NO_SUMMARY_LABEL,
     NOTE_LABEL,
+    describe_event,
     describe_last_refresh,
+    describe_origins,
     describe_why,
     escape_markdown,
     markdown_link,
@@ -30,14 +40,22 @@ from speechgraph.views.catalogue import (
     safe_url,
     search_rows,
     stats_rows,
+    status_rows,
 )
 from speechgraph.views.graph import (
-    cluster_member_rows,
     path_drawing,
     path_rows,
     plan_drawing,
     plan_rows,
-    topic_points,
+)
+from speechgraph.views.pickers import FIELD, LISTS, paper_matches, scope_filters
+from speechgraph.views.topic_map import (
+    MapLayout,
+    describe_map,
+    map_layout,
+    sample_map,
+    topic_heading,
+    topic_members,
 )
 
 VITS = "2106.06103"
@@ -224,16 +242,72 @@ def test_drawing_points_from_dependency_to_dependent() -> None:
     ]
 
 
-def test_topic_points_and_members(seed) -> None:
-    _, _, knowledge, embeddings = seed
+def test_map_layout_and_members_of_the_seed_topics(seed) -> None:
+    _, store, knowledge, embeddings = seed
     report = cluster_catalogue(knowledge, embeddings)
-    points = topic_points(report, knowledge.papers)
-    assert len(points) == 84
-    assert {point["cluster"] for point in points} == {
-        f"{cluster.id}: {cluster.label}" for cluster in report.clusters
-    }
-    groups = cluster_member_rows(report, knowledge.papers)
-    assert sum(len(members) for _, members in groups) == 84
+    listed = listed_ids(store)
+    layout = map_layout(report, listed)
+    drawn = sample_map(layout).with_cards(paper_cards(store, layout.ids))
+    assert len(layout) == drawn.shown == drawn.total == 84  # all of a small catalogue
+    assert all(drawn.listed) and drawn.titles[drawn.ids.index(VITS)].startswith("Conditional")
+    assert set(drawn.topic) == {f"{cluster.id}: {cluster.label}" for cluster in report.clusters}
+    assert sum(centre.size for centre in drawn.centres) == 84
+    topics = topic_members(report, listed)
+    assert sum(size for _, size, _ in topics) == 84
+    assert sum(len(ids) for _, _, ids in topics) == 84
+    assert [size for _, size, _ in topics] == sorted((size for _, size, _ in topics), reverse=True)
+
+
+def synthetic_layout(count: int, topics: int = 12, listed_every: int = 400) -> MapLayout:
+    """`count` papers in `topics` Gaussian blobs of uneven sizes, every `listed_every`-th listed."""
+    rng = np.random.default_rng(0)
+    weights = np.arange(1, topics + 1, dtype=float)
+    assignment = rng.choice(topics, size=count, p=weights / weights.sum()).astype(np.int32)
+    centres = rng.normal(0, 10, size=(topics, 2))
+    xy = (centres[assignment] + rng.normal(0, 1, size=(count, 2))).astype(np.float32)
+    return MapLayout(
+        ids=[f"p{number}" for number in range(count)],
+        xy=xy,
+        topics=assignment,
+        labels=[f"{number}: topic {number}" for number in range(topics)],
+        listed=np.arange(count) % listed_every == 0,
+    )
+
+
+def test_the_map_samples_each_topic_keeps_every_listed_paper_and_is_seeded() -> None:
+    layout = synthetic_layout(60_000)
+    drawn = sample_map(layout, budget=2000, minimum=40)
+    listed = int(layout.listed.sum())
+    assert drawn.total == 60_000
+    assert sum(drawn.listed) == listed  # every listed paper, marked
+    assert 1990 <= drawn.shown - listed <= 2000  # the budget, less rounding per topic
+    assert len(drawn.centres) == 12 and sum(c.size for c in drawn.centres) == 60_000
+    smallest = min(drawn.centres, key=lambda centre: centre.size).label
+    assert drawn.topic.count(smallest) >= 40  # a small topic still shows its shape
+    again = sample_map(layout, budget=2000, minimum=40)
+    assert again.ids == drawn.ids and sample_map(layout, budget=2000, seed=8).ids != drawn.ids
+    assert describe_map(drawn, FIELD).startswith(f"{drawn.shown} of 60000 papers: a seeded")
+
+
+def test_the_lists_map_shows_only_listed_papers() -> None:
+    layout = synthetic_layout(20_000)
+    drawn = sample_map(layout, scope=LISTS)
+    assert drawn.total == drawn.shown == int(layout.listed.sum()) and all(drawn.listed)
+    assert sum(centre.size for centre in drawn.centres) == drawn.total
+    assert describe_map(drawn, LISTS).startswith(f"All {drawn.total} papers the reading lists")
+
+
+def test_topic_members_are_bounded_listed_first() -> None:
+    from speechgraph.graph.clusters import Cluster, ClusterReport
+
+    members = [f"p{number}" for number in range(500)]
+    report = ClusterReport([Cluster(0, "codecs", ["codec"], members)], {}, "kmeans", None, None)
+    [(label, size, shown)] = topic_members(report, {"p499", "p7"}, limit=10)
+    assert (label, size, len(shown)) == ("0: codecs", 500, 10)
+    assert shown[:2] == ["p7", "p499"] and shown[2] == "p0"
+    assert topic_members(report, {"p7"}, scope=LISTS)[0][1:] == (1, ["p7"])
+    assert topic_heading(label, size, len(shown)) == "0: codecs (500 papers, 10 shown)"
+    assert topic_heading("1: x", 1, 1) == "1: x (1 paper)"
 
 
 def test_stats_and_last_refresh_text(seed) -> None:
@@ -267,3 +341,65 @@ def test_describe_why() -> None:
 def test_load_papers_unchanged_by_views(seed) -> None:
     _, store, _, _ = seed
     assert len(load_papers(store)) == 84
+
+
+# --- pickers and scopes ----------------------------------------------------------------------
+
+
+def test_scope_filters() -> None:
+    assert scope_filters(FIELD) == Filters()
+    assert scope_filters(LISTS).listed_only
+    narrowed = scope_filters(LISTS, Filters(year_from=2020))
+    assert narrowed.listed_only and narrowed.year_from == 2020
+    with pytest.raises(SearchInputError, match="unknown scope 'everything'"):
+        scope_filters("everything")
+
+
+def test_pickers_offer_the_exact_paper_first_then_search_hits(seed) -> None:
+    settings, store, _, _ = seed
+    searcher = Searcher(settings, store)
+    by_name = paper_matches(store, searcher, "hifi gan")
+    assert by_name.exact is not None and by_name.exact.id == HIFI_GAN
+    assert by_name.exact.label == (
+        "HiFi-GAN: Generative Adversarial Networks for Efficient and High Fidelity Speec… "
+        "(2020) · 2010.05646 · listed"
+    )
+    assert len({choice.id for choice in by_name.choices}) == len(by_name.choices) > 1
+    by_id = paper_matches(store, searcher, f"https://arxiv.org/abs/{VITS}v2")
+    assert by_id.choices[0].id == VITS and by_id.message is None
+    words = paper_matches(store, searcher, "neural vocoder")
+    assert words.exact is None and words.choices and words.message is None
+    assert paper_matches(store, searcher, "   ") == paper_matches(store, None, "")
+    offline = paper_matches(store, None, "VITS")
+    assert [choice.id for choice in offline.choices] == [VITS]
+
+
+def test_a_picker_never_offers_another_paper_for_an_unknown_id(seed) -> None:
+    settings, store, _, _ = seed
+    missing = paper_matches(store, Searcher(settings, store), "2501.99999")
+    assert missing.choices == []
+    assert missing.message is not None and "2501.99999 is not in the catalogue" in missing.message
+    assert "speechgraph import FILE" in missing.message
+    nothing = paper_matches(store, None, "zzqx unheard of words")
+    assert nothing.choices == [] and "no paper matches" in (nothing.message or "")
+
+
+def test_status_rows_and_lines() -> None:
+    view = {
+        "papers": 8283,
+        "listed": 84,
+        "with_abstract": 8199,
+        "with_vector": 8000,
+        "lists": 5,
+        "by_origin": {"list": 84, "snapshot": 84, "arxiv": 0, "import": 8199, "harvest": 0},
+        "last_import": {"at": "2026-12-07T00:58:27+00:00", "read": 8469, "imported": 8199,
+                        "files": ["corpus.jsonl.gz"]},
+        "last_harvest": None,
+    }  # fmt: skip
+    assert status_rows(view)[:2] == [("Papers", 8283), ("Listed", 84)]
+    assert describe_origins(view) == "84 list, 84 snapshot, 8199 import"
+    assert describe_origins({}) == "nothing yet"
+    assert describe_event(view["last_import"]) == (
+        "2026-12-07T00:58:27+00:00: 8469 read, 8199 imported (from corpus.jsonl.gz)"
+    )
+    assert describe_event(None) == "never"

@@ -1,7 +1,8 @@
 """speechgraph in the browser: `speechgraph ui` runs `streamlit run` on this file.
 
-The entry page sets up navigation; each page is a thin file under app_pages/ and shares
-`ui_support` (`streamlit run` puts this directory on the import path). Settings come from
+The entry page sets up navigation and the scope switch (the field or the lists); each page is
+a thin file under app_pages/ and shares `ui_support` (`streamlit run` puts this directory on the
+import path). Settings come from
 SPEECHGRAPH_* environment variables (the `ui` command passes its options through them).
 """
 
@@ -14,6 +15,7 @@ import ui_support
 st.set_page_config(page_title="speechgraph", page_icon=":material/graphic_eq:", layout="wide")
 
 ui_support.open_catalogue()  # on a first run, builds the catalogue offline before any page
+ui_support.scope_switch()  # the field or the lists, for every page
 
 pages = [
     st.Page("app_pages/search.py", title="Search", icon=":material/search:", default=True),

@@ -1,30 +1,53 @@
-"""Catalogue page: counts, the last refresh, audit findings, and a refresh (offline or online)
-with progress and its report."""
+"""Catalogue page: where the catalogue stands (papers, listed, abstracts, vectors, origins, the
+last import and harvest), the lists' counters and last refresh, audit findings, and a refresh
+(offline or online) with progress and its report."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 import ui_support
-from speechgraph.catalogue.queries import catalogue_stats
 from speechgraph.errors import SpeechgraphError
-from speechgraph.knowledge.audit import audit_catalogue
-from speechgraph.views.catalogue import describe_last_refresh, escape_markdown, stats_rows
+from speechgraph.views.catalogue import (
+    describe_event,
+    describe_last_refresh,
+    describe_origins,
+    escape_markdown,
+    stats_rows,
+    status_rows,
+)
 
 catalogue = ui_support.open_catalogue()
 with ui_support.errors_shown():
-    stats = catalogue_stats(catalogue.store)
-    audit = audit_catalogue(catalogue.store).to_json()
+    status = catalogue.status()
+    audit = catalogue.audit()
 
 st.title("Catalogue")
 st.caption(
     f"Database: {escape_markdown(catalogue.store.url)} · data directory: "
-    f"{escape_markdown(str(catalogue.settings.data_dir))}"
+    f"{escape_markdown(str(status['data_dir']))}"
 )
-columns = st.columns(4)
-for number, (label, value) in enumerate(stats_rows(stats)):
-    columns[number % 4].metric(label, value)
-st.text(f"Last refresh: {describe_last_refresh(stats)}")
+st.header("Status")
+columns = st.columns(5)
+for number, (label, value) in enumerate(status_rows(status)):
+    columns[number % 5].metric(label, f"{value:,}")
+st.text(f"From: {describe_origins(status)}")
+st.text(f"Last import: {describe_event(status.get('last_import'))}")
+st.text(f"Last harvest: {describe_event(status.get('last_harvest'))}")
+if status["with_vector"] < status["papers"]:
+    st.caption(
+        f"{status['papers'] - status['with_vector']:,} papers have no vector yet: run "
+        "`speechgraph index` to embed them (until then search finds them by keywords only)."
+    )
+
+st.header("Reading lists")
+list_columns = st.columns(4)
+shown = {"Papers", "Reading lists", "With an arXiv abstract"}  # already in the status
+for number, (label, value) in enumerate(
+    (label, value) for label, value in stats_rows(status) if label not in shown
+):
+    list_columns[number % 4].metric(label, f"{value:,}")
+st.text(f"Last refresh: {describe_last_refresh(status)}")
 
 st.header("Audit")
 counts = audit["counts"]
@@ -64,14 +87,14 @@ mode = st.radio(
     key="refresh_mode",
 )
 if st.button("Refresh the catalogue", key="refresh", type="primary"):
-    with st.status(f"Refreshing ({mode})…", expanded=True) as status:
+    with st.status(f"Refreshing ({mode})…", expanded=True) as progress:
         try:
             report = ui_support.run_refresh(catalogue.settings, offline=mode == "offline")
         except SpeechgraphError as error:
-            status.update(label="Refresh failed", state="error")
+            progress.update(label="Refresh failed", state="error")
             st.error(escape_markdown(str(error)))
             st.stop()
-        status.update(label=f"Refreshed: {report.summary()}", state="complete")
+        progress.update(label=f"Refreshed: {report.summary()}", state="complete")
     st.session_state["refresh_report"] = report.to_json()
     st.session_state["refresh_summary"] = report.summary()
 if "refresh_report" in st.session_state:

@@ -7,35 +7,33 @@ import streamlit as st
 
 import ui_support
 from speechgraph.catalogue.queries import get_paper
-from speechgraph.graph.plans import prerequisites
+from speechgraph.graph.plans import DEFAULT_DEPTH
 from speechgraph.views.catalogue import (
     Related,
     escape_markdown,
     hit_rows,
     markdown_link,
     mention_rows,
-    paper_choices,
     paper_facts,
     paper_links,
     paper_relations,
     paper_summary,
 )
 from speechgraph.views.graph import plan_rows
+from speechgraph.views.pickers import scope_filters
 
 catalogue = ui_support.open_catalogue()
-with ui_support.errors_shown():
-    knowledge, _ = catalogue.knowledge()
-choices = paper_choices(knowledge.papers)
-
 wanted = ui_support.paper_from_url(catalogue)
-chosen = ui_support.paper_picker("Paper", choices, key="paper_pick", default=wanted)
+chosen = ui_support.paper_picker(catalogue, "Paper", key="paper", default=wanted)
 if chosen is None:
+    st.info("Type an arXiv id, a name like *VITS* or words of a title above, then pick a match.")
     st.stop()
 if chosen != wanted:
     st.query_params["id"] = chosen
 
 with ui_support.errors_shown():
     paper = get_paper(catalogue.store, chosen)
+    knowledge = catalogue.knowledge(paper.id)
     relations = paper_relations(catalogue.store, knowledge.graph, paper.id)
 
 st.header(escape_markdown(paper.title))
@@ -58,7 +56,8 @@ st.subheader("Where the reading lists mention it")
 if paper.mentions:
     st.dataframe(mention_rows(paper), hide_index=True)
 else:
-    st.text("No reading list mentions this paper (it is known from citations only).")
+    origins = ", ".join(paper.data_origins) or "citations only"
+    st.text(f"No reading list mentions this paper (it is in the catalogue from {origins}).")
 
 
 def related_list(title: str, items: list[Related], empty: str) -> None:
@@ -90,7 +89,8 @@ with right:
 
 st.subheader("Similar papers")
 with ui_support.errors_shown(stop=False):
-    similar = catalogue.searcher().similar(paper.id, k=5)
+    scope = scope_filters(ui_support.current_scope())
+    similar = catalogue.searcher().similar(paper.id, k=5, filters=scope)
     similar_rows = hit_rows(catalogue.store, similar)
     for row in similar_rows:
         st.page_link(
@@ -102,7 +102,7 @@ with ui_support.errors_shown(stop=False):
 
 st.subheader("Read first")
 with ui_support.errors_shown():
-    plan = prerequisites(knowledge.graph, paper.id)
+    plan = catalogue.plan(paper.id, DEFAULT_DEPTH)
 if plan.steps:
     st.dataframe(plan_rows(plan), hide_index=True)
 if plan.message:

@@ -1,49 +1,36 @@
-"""Topics page: a 2-D map of the catalogue coloured by topic cluster (titles on hover), and each
-cluster with its label and members."""
+"""Topics page: a 2-D map of the scope coloured by topic (WebGL, a bounded sample of each topic
+with every listed paper marked and each topic's centre sized by its papers; titles on hover),
+and each topic with its label and a bounded list of members."""
 
 from __future__ import annotations
 
-from html import escape
-
-import plotly.express as px
 import streamlit as st
 
 import ui_support
 from speechgraph.views.catalogue import escape_markdown
-from speechgraph.views.graph import cluster_member_rows, describe_clustering, topic_points
+from speechgraph.views.graph import describe_clustering
+from speechgraph.views.topic_map import describe_map
 
 catalogue = ui_support.open_catalogue()
+scope = ui_support.current_scope()
 with ui_support.errors_shown():
-    knowledge, _ = catalogue.knowledge()
     report = catalogue.topics()
+    drawn = catalogue.topic_map(scope)
+    members = catalogue.topic_members(scope)
 
 st.title("Topics")
-for note in knowledge.notes:
-    st.caption(f"Note: {escape_markdown(note)}")
 st.caption(
     "Papers close on the map are close in meaning (their embeddings, reduced to two "
-    "dimensions). Colours are topic clusters, labelled by their most distinctive words."
+    "dimensions). Colours are topic clusters, labelled by their most distinctive words; stars "
+    "are papers the reading lists mention, rings the topics' centres sized by their papers."
 )
-points = topic_points(report, knowledge.papers)
-for point in points:
-    point["hover"] = escape(point["title"])  # Plotly renders some HTML tags in hover labels
-figure = px.scatter(
-    points,
-    x="x",
-    y="y",
-    color="cluster",
-    hover_name="hover",
-    hover_data={"id": True, "year": True, "x": False, "y": False, "cluster": True},
-    height=620,
-)
-figure.update_traces(marker={"size": 11})
-figure.update_layout(xaxis_title=None, yaxis_title=None, legend_title="Cluster")
-st.plotly_chart(figure, key="topic_map")
+st.plotly_chart(catalogue.topic_figure(scope), key="topic_map")
+st.caption(escape_markdown(describe_map(drawn, scope)))
 st.caption(escape_markdown(describe_clustering(report)))
 if report.message:
     st.info(escape_markdown(report.message))
 
 st.header("Clusters")
-for heading, members in cluster_member_rows(report, knowledge.papers):
-    with st.expander(heading):
-        st.dataframe(members, hide_index=True)
+for heading, rows in members:
+    with st.expander(escape_markdown(heading)):
+        st.dataframe(rows, hide_index=True)

@@ -138,14 +138,19 @@ def path(
 def clusters(ctx: typer.Context, json_output: JsonFlag = False) -> None:
     """Topic clusters of the catalogue with their labels, quality figures and map coordinates."""
     from speechgraph.graph.topics import cluster_catalogue
+    from speechgraph.update.topics import topics_report
     from speechgraph.views.graph import describe_clustering
 
-    knowledge, embeddings = _knowledge(ctx)
-    report = cluster_catalogue(knowledge, embeddings)
+    with opened_store(ctx) as store:
+        report = topics_report(settings_of(ctx), store)
+    if report is None:
+        knowledge, embeddings = _knowledge(ctx)
+        report = cluster_catalogue(knowledge, embeddings)
+        if not json_output:
+            _echo_notes(knowledge)
     if json_output:
         print_json(report.to_json())
         return
-    _echo_notes(knowledge)
     rows = [
         [str(c.id), str(len(c.members)), c.label, " ".join(c.members[:4])] for c in report.clusters
     ]

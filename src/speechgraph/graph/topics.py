@@ -9,6 +9,7 @@ Memory stays at the vectors themselves; nothing is quadratic.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 from collections.abc import Callable, Mapping, Sequence
@@ -19,8 +20,16 @@ import numpy as np
 from sklearn.cluster import KMeans, MiniBatchKMeans
 from sklearn.decomposition import PCA
 
+from speechgraph.catalogue.queries import meta_value, topic_labels, topic_map
+from speechgraph.catalogue.store import Store
 from speechgraph.graph.build import REINDEX, Embeddings, Knowledge, no_vector_yet
-from speechgraph.graph.clusters import SEED, ClusterReport, cluster_papers, distinctive_terms
+from speechgraph.graph.clusters import (
+    SEED,
+    Cluster,
+    ClusterReport,
+    cluster_papers,
+    distinctive_terms,
+)
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +37,7 @@ MAX_TOPICS = 60
 MAX_SUBTOPICS = 12
 LABEL_SAMPLE = 400  # member titles per cluster read for its label
 MAP_SAMPLE = 50_000  # vectors the map's projection is fitted on
+REPORT = "topics_report"  # meta key: how the stored topics were made (method, quality, message)
 
 
 @dataclass
@@ -227,3 +237,37 @@ def _links(graph: nx.MultiDiGraph, paper_id: str) -> list[tuple[str, float]]:
         (other, data["confidence"]) for other, _, data in graph.in_edges(paper_id, data=True)
     ]
     return out_links + in_links
+
+
+# --- stored topics -----------------------------------------------------------------------
+
+
+def stored_report(store: Store) -> ClusterReport | None:
+    """The topics `update.topics` stored (clusters, members, map coordinates, how they were
+    made) as a report, read without clustering anything; None when none are stored."""
+    labels = [topic for topic in topic_labels(store) if topic.level == 0]
+    if not labels:
+        return None
+    members: dict[int, list[str]] = {topic.id: [] for topic in labels}
+    coordinates: dict[str, tuple[float, float]] = {}
+    for paper_id, topic, _, x, y in topic_map(store):
+        members.setdefault(topic, []).append(paper_id)
+        coordinates[paper_id] = (x, y)
+    made = json.loads(meta_value(store, REPORT) or "{}")
+    quality = made.get("quality", {})
+    return ClusterReport(
+        [Cluster(topic.id, topic.label, topic.terms, members[topic.id]) for topic in labels],
+        coordinates,
+        made.get("method", "stored"),
+        quality.get("silhouette"),
+        quality.get("modularity"),
+        quality.get("nmi_sections"),
+        quality.get("nmi_topics"),
+        message=made.get("message"),
+    )
+
+
+def report_summary(report: ClusterReport) -> str:
+    """What `stored_report` reads back besides the clusters: method, quality, message."""
+    document = report.to_json()
+    return json.dumps({key: document[key] for key in ("method", "quality", "message")})

@@ -20,7 +20,6 @@ from speechgraph.graph.edges import BUILDS_ON
 from speechgraph.records import PaperView
 from speechgraph.search.hybrid import MAX_K, Filters, Hit, Searcher
 from speechgraph.search.index import read_manifest
-from speechgraph.text import shorten
 
 ABSTRACT_LABEL = "Abstract (arXiv)"
 NOTE_LABEL = "Note (written by speechgraph, not an abstract)"
@@ -204,14 +203,6 @@ def _graph_related(graph: nx.MultiDiGraph, node: str, evidence: str) -> Related:
     return Related(node, data["title"], data["year"], evidence)
 
 
-def paper_choices(papers: Sequence[PaperView]) -> dict[str, str]:
-    """id -> "Title (year) · id" for pickers, in catalogue order (oldest first)."""
-    return {
-        paper.id: f"{shorten(paper.title, 80)} ({paper.year or '?'}) · {paper.id}"
-        for paper in papers
-    }
-
-
 # --- search --------------------------------------------------------------------------------
 
 
@@ -251,7 +242,21 @@ def search_rows(
     filters: Filters | None = None,
     within: Collection[str] | None = None,
 ) -> list[SearchRow]:
-    """The best `k` hits for `query`, restricted to `within` (e.g. a topic's members) if given.
+    """The rows of `search_results`, without its notes."""
+    return search_results(searcher, store, query, k=k, filters=filters, within=within)[0]
+
+
+def search_results(
+    searcher: Searcher,
+    store: Store,
+    query: str,
+    *,
+    k: int = 10,
+    filters: Filters | None = None,
+    within: Collection[str] | None = None,
+) -> tuple[list[SearchRow], list[str]]:
+    """The best `k` hits for `query`, restricted to `within` (e.g. a topic's members) if given,
+    and the search's notes (an index behind the catalogue says so).
 
     `within` filters the best MAX_K hits (search has no id filter yet), so a member ranked
     below MAX_K is missed; the search page says so next to the topic filter.
@@ -259,15 +264,13 @@ def search_rows(
     Raises SearchInputError (a SpeechgraphError) for an empty query or an unknown filter value.
     """
     if within is None:
-        hits = searcher.search(query, k, filters=filters).results
+        result = searcher.search(query, k, filters=filters)
+        hits = result.results
     else:
         wanted = set(within)
-        hits = [
-            hit
-            for hit in searcher.search(query, MAX_K, filters=filters).results
-            if hit.id in wanted
-        ][:k]
-    return hit_rows(store, hits)
+        result = searcher.search(query, MAX_K, filters=filters)
+        hits = [hit for hit in result.results if hit.id in wanted][:k]
+    return hit_rows(store, hits), list(result.notes)
 
 
 def hit_rows(store: Store, hits: Sequence[Hit]) -> list[SearchRow]:
@@ -328,3 +331,36 @@ def describe_last_refresh(stats: Mapping[str, Any]) -> str:
     shown = ", ".join(f"{value} {name}" for name, value in counts.items())
     mode = stats.get("last_refresh_mode") or "unknown mode"
     return f"{stats['last_refresh']} ({mode}){': ' + shown if shown else ''}"
+
+
+def status_rows(view: Mapping[str, Any]) -> list[tuple[str, int]]:
+    """(label, count) for the field's counters, from `catalogue_status_view`."""
+    labels = {
+        "papers": "Papers",
+        "listed": "Listed",
+        "with_abstract": "With an arXiv abstract",
+        "with_vector": "With a vector",
+        "lists": "Reading lists",
+    }
+    return [(label, int(view.get(key) or 0)) for key, label in labels.items()]
+
+
+def describe_origins(view: Mapping[str, Any]) -> str:
+    """Where the papers came from: "84 list, 8199 import" (a paper may have several origins)."""
+    origins = view.get("by_origin") or {}
+    shown = ", ".join(f"{count} {origin}" for origin, count in origins.items() if count)
+    return shown or "nothing yet"
+
+
+def describe_event(event: Mapping[str, Any] | None) -> str:
+    """The last import or harvest in one line: when, and its counts."""
+    if not event:
+        return "never"
+    counts = ", ".join(
+        f"{event[name]} {name}"
+        for name in ("read", "imported", "updated", "unchanged", "skipped", "bad")
+        if event.get(name) is not None
+    )
+    files = "; ".join(str(name) for name in event.get("files") or [])
+    when = event.get("at") or "at an unknown time"
+    return f"{when}: {counts or 'no counts'}" + (f" (from {files})" if files else "")

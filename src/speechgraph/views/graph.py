@@ -7,7 +7,6 @@ and path rows, and the node/edge lists for drawing plans and paths.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,53 +16,8 @@ from speechgraph.graph.clusters import ClusterReport
 from speechgraph.graph.edges import short_name
 from speechgraph.graph.plans import Evidence, PathResult, Plan, because
 from speechgraph.knowledge.names import title_name
-from speechgraph.records import PaperView
 
 # --- topics --------------------------------------------------------------------------------
-
-
-def topic_points(report: ClusterReport, papers: Sequence[PaperView]) -> list[dict[str, Any]]:
-    """One row per mapped paper: id, title, year, cluster label, x, y."""
-    by_id = {paper.id: paper for paper in papers}
-    label_of = {
-        member: f"{cluster.id}: {cluster.label}"
-        for cluster in report.clusters
-        for member in cluster.members
-    }
-    rows = []
-    for paper_id, (x, y) in report.coordinates.items():
-        paper = by_id.get(paper_id)
-        rows.append(
-            {
-                "id": paper_id,
-                "title": paper.title if paper else paper_id,
-                "year": paper.year if paper else None,
-                "cluster": label_of.get(paper_id, "unclustered"),
-                "x": x,
-                "y": y,
-            }
-        )
-    return rows
-
-
-def cluster_member_rows(
-    report: ClusterReport, papers: Sequence[PaperView]
-) -> list[tuple[str, list[dict[str, Any]]]]:
-    """(heading, member rows) per cluster, largest first."""
-    by_id = {paper.id: paper for paper in papers}
-    grouped = []
-    for cluster in report.clusters:
-        members = [
-            {
-                "id": member,
-                "title": by_id[member].title if member in by_id else member,
-                "year": by_id[member].year if member in by_id else None,
-            }
-            for member in cluster.members
-        ]
-        heading = f"{cluster.id}: {cluster.label} ({len(members)} papers)"
-        grouped.append((heading, members))
-    return grouped
 
 
 def describe_clustering(report: ClusterReport) -> str:
