@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 from typer.testing import CliRunner
 
 from conftest import SHARED_DIR, make_settings
-from speechgraph.catalogue.queries import paper_count
+from speechgraph.catalogue.queries import list_sections, paper_count
 from speechgraph.catalogue.store import open_db
 from speechgraph.cli.app import app as cli_app
 from speechgraph.cli.ui import app_path, streamlit_command, ui_environment
@@ -383,8 +383,6 @@ def test_topics_page_notes_papers_without_a_vector(
     index.save(seed_copy.index_dir)
     app = open_app(monkeypatch, seed_copy, "app_pages/topics.py")
     assert_clean(app)
-    notes = [caption.value for caption in app.caption if caption.value.startswith("Note: ")]
-    assert any("2 papers have no vector yet" in note for note in notes), notes
     assert "2 papers have no vector yet" in app.info[0].value
     assert sum(len(frame.value) for frame in app.dataframe) == 84
 
@@ -583,3 +581,26 @@ def test_the_catalogue_page_shows_the_status_of_the_field(
     assert f"From: 84 list, 84 snapshot, {papers - 84} import" in texts
     assert any(t.startswith("Last import: ") and f"{papers - 84} imported" in t for t in texts)
     assert "Last harvest: never" in texts
+
+
+# --- Missing ---------------------------------------------------------------------------------
+
+
+def test_the_missing_page_suggests_papers_the_list_lacks(
+    monkeypatch: pytest.MonkeyPatch, field_settings: Settings
+) -> None:
+    app = open_app(monkeypatch, field_settings, "app_pages/missing.py", list="voice-models-25")
+    assert_clean(app)
+    assert app.selectbox(key="missing_list").value == "voice-models-25"
+    rows = app.dataframe[0].value
+    assert len(rows) == 20
+    store = open_db(field_settings.db_url)
+    try:
+        listed = set(list_sections(store, "voice-models-25"))
+    finally:
+        store.dispose()
+    assert not set(rows["id"]) & listed
+    assert all(evidence for evidence in rows["evidence"])
+    app.text_input(key="missing_section").set_value("no such section").run()
+    assert "no such section" in app.error[0].value
+    assert not app.exception

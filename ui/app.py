@@ -22,6 +22,7 @@ pages = [
     st.Page("app_pages/paper.py", title="Paper", icon=":material/article:"),
     st.Page("app_pages/reading_path.py", title="Reading path", icon=":material/route:"),
     st.Page("app_pages/topics.py", title="Topics", icon=":material/scatter_plot:"),
+    st.Page("app_pages/missing.py", title="Missing", icon=":material/playlist_add:"),
     st.Page("app_pages/catalogue.py", title="Catalogue", icon=":material/inventory_2:"),
 ]
 st.navigation(pages).run()

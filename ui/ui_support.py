@@ -37,6 +37,7 @@ from speechgraph.graph.build import (
     load_knowledge,
 )
 from speechgraph.graph.clusters import ClusterReport
+from speechgraph.graph.missing import MissingReport, find_missing
 from speechgraph.graph.plans import PathResult, Plan, find_path, prerequisites
 from speechgraph.graph.topics import cluster_catalogue
 from speechgraph.knowledge.audit import audit_catalogue
@@ -58,6 +59,7 @@ from speechgraph.views.topic_map import (
 
 SEARCH_PAGE = "app_pages/search.py"
 PAPER_PAGE = "app_pages/paper.py"
+MISSING_PAGE = "app_pages/missing.py"
 PATH_PAGE = "app_pages/reading_path.py"
 EDGE_COLOURS = {
     "cites": "#1f77b4",
@@ -136,6 +138,10 @@ class Catalogue:
         """`find_path` on the knowledge graph, remembered per version."""
         return _path(self.key, source, end, self.settings, self.store)
 
+    def missing(self, list_name: str, section: str | None, k: int) -> MissingReport:
+        """`find_missing` for a list (and section), remembered per version."""
+        return _missing(self.key, list_name, section, k, self.settings, self.store)
+
     def status(self) -> dict[str, Any]:
         """`speechgraph status` and the lists' counters, counted once per catalogue version."""
         return _status(self.key, self.settings, self.store)
@@ -210,6 +216,18 @@ def _plan(key: CacheKey, target: str, depth: int, _settings: Settings, _store: S
 def _path(key: CacheKey, source: str, end: str, _settings: Settings, _store: Store) -> PathResult:
     knowledge = _knowledge(key, (source, end), NEIGHBOURHOOD_DEPTH, _settings, _store)
     return find_path(knowledge.graph, source, end)
+
+
+@st.cache_resource(max_entries=32, show_spinner="Looking for what the list lacks…")
+def _missing(
+    key: CacheKey,
+    list_name: str,
+    section: str | None,
+    k: int,
+    _settings: Settings,
+    _store: Store,
+) -> MissingReport:
+    return find_missing(_settings, _store, list_name, section=section, k=k)
 
 
 @st.cache_data(max_entries=1024, show_spinner=False)

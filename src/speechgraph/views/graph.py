@@ -14,6 +14,7 @@ import networkx as nx
 
 from speechgraph.graph.clusters import ClusterReport
 from speechgraph.graph.edges import short_name
+from speechgraph.graph.missing import MissingReport
 from speechgraph.graph.plans import Evidence, PathResult, Plan, because
 from speechgraph.knowledge.names import title_name
 
@@ -37,10 +38,28 @@ def plan_rows(plan: Plan) -> list[dict[str, Any]]:
             "id": step.id,
             "title": step.title,
             "year": step.year,
+            "relation": step.relation.replace("_", " "),
             "confidence": round(step.confidence, 2),
             "because": because(step.evidence),
         }
         for number, step in enumerate(plan.steps, start=1)
+    ]
+
+
+def missing_rows(report: MissingReport) -> list[dict[str, Any]]:
+    """One row per suggestion: rank, id, title, year, the section it would join, score, and
+    its strongest evidence."""
+    return [
+        {
+            "rank": number,
+            "id": suggestion.id,
+            "title": suggestion.title,
+            "year": suggestion.year,
+            "section": suggestion.section,
+            "score": round(suggestion.score, 3),
+            "evidence": " / ".join(suggestion.evidence[:2]),
+        }
+        for number, suggestion in enumerate(report.suggestions, start=1)
     ]
 
 
