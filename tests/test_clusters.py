@@ -98,11 +98,12 @@ def test_clusters_are_deterministic_with_coordinates(vectors: np.ndarray) -> Non
 
 def test_graph_only_clusters_use_modularity(tmp_path: Path) -> None:
     from speechgraph.catalogue.queries import load_papers
+    from speechgraph.knowledge.derive import relations_among
     from test_graph import write_catalogue
 
     catalogue = write_catalogue(f"sqlite:///{tmp_path}/x.db")
     papers = load_papers(catalogue)
-    graph = build_graph(papers, [])
+    graph = build_graph(papers, [], relations=relations_among(papers))
     ids = [paper.id for paper in papers]
     report = cluster_papers(ids, [paper.title for paper in papers], None, graph)
     assert report.method.startswith("louvain")
@@ -181,7 +182,8 @@ def test_seed_clusters_separate_the_main_topics(seed_settings) -> None:
     tts, speaker, llm = (cluster_of[i] for i in ("1712.05884", "2005.07143", "2401.05605"))
     assert len({tts.id, speaker.id, llm.id}) == 3
     assert "speaker" in speaker.label
-    assert cluster_of["2006.04558"] is tts  # FastSpeech 2 with Tacotron 2
+    assert cluster_of["2010.05646"] is tts  # HiFi-GAN with Tacotron 2
+    assert cluster_of["2006.04558"] is cluster_of["1905.09263"]  # FastSpeech 2 with FastSpeech
     assert cluster_of["2303.00332"] is speaker  # CAM++ with ECAPA-TDNN
 
 

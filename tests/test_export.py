@@ -16,6 +16,7 @@ from speechgraph.cli.app import app
 from speechgraph.errors import ConfigError
 from speechgraph.graph.edges import build_graph
 from speechgraph.graph.export import CSV_COLUMNS, export_catalogue
+from speechgraph.knowledge.derive import relations_among
 from speechgraph.records import PaperView
 from test_graph import write_catalogue
 
@@ -58,7 +59,7 @@ def test_csv_rows(papers: list[PaperView]) -> None:
 
 
 def test_graphml_round_trips_edges(papers: list[PaperView]) -> None:
-    graph = build_graph(papers, [("2106.06103", "2010.05646")])
+    graph = build_graph(papers, [("2106.06103", "2010.05646")], relations=relations_among(papers))
     loaded = nx.parse_graphml(export_catalogue(papers, "graphml", graph))
     assert loaded.number_of_nodes() == len(papers)
     assert loaded.number_of_edges() == graph.number_of_edges()
@@ -87,8 +88,10 @@ def test_export_command(db_url: str, tmp_path: Path) -> None:
     out = tmp_path / "out" / "catalogue.bib"
     result = runner.invoke(app, [*base, "--format", "bibtex", "--out", str(out)])
     assert result.exit_code == 0
-    assert out.read_text(encoding="utf-8").count("@misc{") == 17
+    assert out.read_text(encoding="utf-8").count("@misc{") == 12  # the listed papers
     assert "wrote" in result.stderr
+    field = runner.invoke(app, [*base, "--format", "bibtex", "--scope", "field"])
+    assert field.stdout.count("@misc{") == 17  # and the rest of the catalogue
     printed = runner.invoke(app, [*base, "--format", "csv"])
     assert printed.exit_code == 0
     assert printed.stdout.startswith("id,title,authors")

@@ -147,8 +147,8 @@ def describe_sync(summary: dict[str, Any]) -> str:
         if knowledge.get("status") == "updated"
         else ""
     )
-    if summary["status"] == "up-to-date" and not known:
-        return f"search index up to date: {summary['papers']} papers ({where})"
+    if summary["status"] == "up-to-date":
+        return f"search index up to date: {summary['papers']} papers ({where}){known}"
     return (
         f"indexed {summary['papers']} papers: {summary['embedded']} embedded, "
         f"{summary['added']} added or changed, {summary['removed']} removed ({where}){known}"

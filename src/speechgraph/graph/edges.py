@@ -57,18 +57,27 @@ def time_key(node: dict[str, Any]) -> tuple[int, int] | None:
     return (int(year), 0) if year else None
 
 
-def compare_time(first: dict[str, Any], second: dict[str, Any]) -> int | None:
-    """-1 or 1 as `first` was submitted before or after `second`, 0 for a tie (never a
+def compare_time(graph: nx.MultiDiGraph, first: str, second: str) -> int | None:
+    """-1 or 1 as paper `first` was submitted before or after `second`, 0 for a tie (never a
     prerequisite either way), None when the data cannot tell. Full dates decide where both
     are known, and two new-style arXiv ids of the same month are in submission order
     (`knowledge.relations.submitted_before`)."""
-    before = submitted_before(first["id"], first.get("when"), second["id"], second.get("when"))
+    first_when, second_when = _when(graph.nodes[first]), _when(graph.nodes[second])
+    before = submitted_before(first, first_when, second, second_when)
     if before:
         return -1
-    after = submitted_before(second["id"], second.get("when"), first["id"], first.get("when"))
+    after = submitted_before(second, second_when, first, first_when)
     if after:
         return 1
     return 0 if before is False and after is False else None
+
+
+def _when(node: dict[str, Any]) -> date | str | None:
+    """The node's submission date, else its publication date, else its year."""
+    for key in ("when", "published"):
+        if node.get(key):
+            return node[key]
+    return str(node["year"]) if node.get("year") else None
 
 
 def build_graph(
@@ -139,7 +148,7 @@ def _add_relations(graph: nx.MultiDiGraph, relations: Iterable[Relation]) -> Non
         source, target = relation.source_id, relation.target_id
         if source not in graph or target not in graph:
             continue
-        if compare_time(graph.nodes[target], graph.nodes[source]) in (0, 1):
+        if compare_time(graph, target, source) in (0, 1):
             continue  # never on work submitted at the same time or after
         namer = short_name(graph, source)
         verb = RELATION_VERBS[relation.kind]
@@ -194,7 +203,7 @@ def _add_shared_authors(graph: nx.MultiDiGraph, papers: Sequence[PaperView]) -> 
 
 
 def _later_first(graph: nx.MultiDiGraph, first: str, second: str) -> tuple[str, str]:
-    order = compare_time(graph.nodes[first], graph.nodes[second])
+    order = compare_time(graph, first, second)
     if order == 1 or (order in (0, None) and first > second):
         return first, second
     return second, first

@@ -174,7 +174,7 @@ def require_node(graph: nx.MultiDiGraph, paper_id: str) -> str:
 def _step_allowed(graph: nx.MultiDiGraph, dependent: str, dependency: str, kind: str) -> bool:
     """Whether `dependency` may be read before `dependent` on this evidence: only when it was
     submitted before (a tie never is); where the data cannot tell, on a citation alone."""
-    order = compare_time(graph.nodes[dependency], graph.nodes[dependent])
+    order = compare_time(graph, dependency, dependent)
     if order is None:
         return kind == CITES
     return order == -1
@@ -246,7 +246,7 @@ def _strongest_chains(
                 dependency = edge.target
                 if dependency == target or candidate < min_confidence:
                     continue
-                if compare_time(graph.nodes[dependency], graph.nodes[target]) != -1:
+                if compare_time(graph, dependency, target) != -1:
                     continue
                 starts_weak = (chain[0] if chain else edge).kind in WEAK_KINDS
                 if starts_weak and not _same_topic(graph, dependency, target):
@@ -308,7 +308,7 @@ def _forward_view(graph: nx.MultiDiGraph) -> nx.DiGraph:
         if kind in PATH_KINDS and _step_allowed(graph, later, earlier, kind):
             _keep_stronger(forward, earlier, later, evidence)
         elif kind in UNDIRECTED_KINDS:
-            order = compare_time(graph.nodes[earlier], graph.nodes[later])
+            order = compare_time(graph, earlier, later)
             if order == -1:
                 _keep_stronger(forward, earlier, later, evidence)
             elif order == 1:  # curricular order can run against publication order
@@ -339,7 +339,7 @@ def find_path(graph: nx.MultiDiGraph, source_id: str, target_id: str) -> PathRes
             message="both ids name the same paper: there is nothing in between",
         )
     forward = _forward_view(graph)
-    if compare_time(graph.nodes[source], graph.nodes[target]) == 1:
+    if compare_time(graph, source, target) == 1:
         return _newer_source(graph, forward, source, target)
     result = _shortest(graph, forward, source, target)
     if result.found:
