@@ -65,3 +65,12 @@ class ImportFileError(SpeechgraphError):
 
 class ImportFilterError(SpeechgraphError):
     """An import filter that cannot be used: an unknown arXiv category, a date that is not one."""
+
+
+class WriteFailure(SpeechgraphError):
+    """The catalogue, the index or a file could not be written: a read-only directory, a full
+    disk, a permission, a database another program holds, a broken constraint."""
+
+
+class WriterBusy(SpeechgraphError):
+    """Another process kept writing the catalogue for longer than this one would wait."""

@@ -11,7 +11,7 @@ import logging
 import math
 import uuid
 from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,8 +20,8 @@ from typing import Any
 import faiss
 import numpy as np
 
-from speechgraph.errors import IndexOutOfDate
-from speechgraph.files import atomic_write_text
+from speechgraph.errors import IndexOutOfDate, WriteFailure
+from speechgraph.files import atomic_write_text, write_failure
 
 log = logging.getLogger(__name__)
 
@@ -221,18 +221,37 @@ class VectorIndex:
         old vectors; returns the new vectors file.
 
         The manifest swap is the one step that publishes the index, so a reader gets the old
-        manifest with the old vectors or the new with the new, never a mix.
+        manifest with the old vectors or the new with the new, never a mix. Raises WriteFailure
+        when the directory cannot be written (read-only, full); the old index stays in use.
         """
-        directory.mkdir(parents=True, exist_ok=True)
+        previous = self.manifest.vectors_file
         self.manifest.vectors_file = f"vectors-{uuid.uuid4().hex[:12]}.faiss"
         target = directory / self.manifest.vectors_file
-        faiss.write_index(self.faiss_index, str(target))
-        atomic_write_text(directory / MANIFEST_FILE, json.dumps(asdict(self.manifest)))
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            faiss.write_index(self.faiss_index, str(target))
+            atomic_write_text(directory / MANIFEST_FILE, json.dumps(asdict(self.manifest)))
+        except (OSError, RuntimeError) as error:
+            self.manifest.vectors_file = previous
+            with suppress(OSError):
+                target.unlink(missing_ok=True)
+            raise _save_failure(error, directory) from error
         # Older vectors, and any a crashed save left, belong to no manifest now.
         for stale in directory.glob("vectors*.faiss"):
             if stale != target:
                 stale.unlink(missing_ok=True)
         return target
+
+
+def _save_failure(error: OSError | RuntimeError, directory: Path) -> WriteFailure:
+    if isinstance(error, OSError):
+        return write_failure(error, directory)
+    # FAISS reports a failed write as a RuntimeError whose text holds the C library's reason.
+    reason = str(error).strip().splitlines()[-1] if str(error).strip() else "write failed"
+    return WriteFailure(
+        f"cannot write the search index in {directory} ({reason}); the previous index stays in "
+        "use: free some space or make it writable, then run `speechgraph index`"
+    )
 
 
 def read_manifest(directory: Path) -> Manifest | None:
