@@ -11,10 +11,13 @@ from typing import Annotated, Any
 import typer
 
 from speechgraph.cli.common import (
+    DEFAULT_WAIT,
     Scope,
+    WaitOption,
     opened_store,
     print_json,
     progress_bars,
+    say_on_stderr,
     scope_option,
     settings_of,
     table,
@@ -98,12 +101,19 @@ def index(
         bool, typer.Option(help="Rebuild from scratch (cached embeddings are still reused)")
     ] = False,
     json_output: JsonFlag = False,
+    wait: WaitOption = DEFAULT_WAIT,
 ) -> None:
-    """Bring the search index up to date with the catalogue; does nothing when it already is."""
-    from speechgraph.search.indexing import sync_index
+    """Bring the search index up to date with the catalogue; does nothing when it already is.
 
-    with opened_store(ctx) as store, progress_bars(ctx) as show:
-        summary = sync_index(settings_of(ctx), store, show, rebuild=rebuild)
+    Exit codes: 0 done; 1 it could not be done (no catalogue, another writer past --wait, a
+    write failure: one line on stderr); 2 a usage error.
+    """
+    from speechgraph.update.reindex import reindex
+
+    with progress_bars(ctx) as show:
+        summary = reindex(
+            settings_of(ctx), rebuild=rebuild, progress=show, wait=wait, announce=say_on_stderr
+        )
     if json_output:
         print_json(summary)
         return

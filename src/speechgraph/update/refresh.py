@@ -19,7 +19,7 @@ from speechgraph.catalogue.writes import Writer
 from speechgraph.clients.arxiv import FetchResult
 from speechgraph.clients.citations import CitationResult
 from speechgraph.config import Settings
-from speechgraph.errors import ConfigError, ReadingListError, SpeechgraphError
+from speechgraph.errors import ConfigError, ReadingListError, SpeechgraphError, WriteFailure
 from speechgraph.knowledge.resolve import Resolver, TitleSearcher, unresolved_entry
 from speechgraph.lists.registry import (
     ListSource,
@@ -29,6 +29,7 @@ from speechgraph.lists.registry import (
     source_from_argument,
 )
 from speechgraph.records import ARXIV, PaperRecord, ParsedList, ResolvedList
+from speechgraph.update.lock import DEFAULT_WAIT, Announce, busy_timeout, writer_lock
 
 log = logging.getLogger(__name__)
 
@@ -139,58 +140,65 @@ def refresh_catalogue(
     arxiv_client: MetadataSource | None = None,
     citation_client: CitationSource | None = None,
     snapshot: Snapshot | None = None,
+    wait: float = DEFAULT_WAIT,
+    announce: Announce | None = None,
 ) -> RefreshReport:
     """Bring the catalogue up to date with the lists. All catalogue writes are one transaction:
-    any error before the commit leaves the previous catalogue exactly as it was."""
+    any error before the commit leaves the previous catalogue exactly as it was.
+
+    Holds the writer lock throughout (`update.lock`): while another writer holds it, says so
+    through `announce` and waits up to `wait` seconds (WriterBusy after that); WriteFailure
+    when the data directory cannot be written."""
     started = time.monotonic()
-    show = progress or _no_progress
-    report = RefreshReport(mode="offline" if offline else "online")
-    if snapshot is None and (offline or settings.snapshot_file.exists()):
-        snapshot = load_snapshot(settings.snapshot_file)
-    if list_name is not None and len(extra_lists) != 1:
-        raise ConfigError("--name names one list: give exactly one --list with it")
-    extra = [source_from_argument(argument, list_name) for argument in extra_lists]
-    lists = load_lists(
-        load_sources(settings),
-        extra,
-        offline=offline,
-        timeout=settings.http_timeout,
-        max_list_mb=settings.max_list_mb,
-        fallback=_snapshot_fallback(snapshot),
-    )
-    store = open_db(settings.db_url)
-    try:
-        existing = stored_papers(store)
-        resolver = Resolver(
-            snapshot,
-            [(paper.id, paper.title, paper.aliases) for paper in existing.values()],
-            title_search_resolutions(store),
+    with writer_lock(settings, wait=wait, announce=announce):
+        show = progress or _no_progress
+        report = RefreshReport(mode="offline" if offline else "online")
+        if snapshot is None and (offline or settings.snapshot_file.exists()):
+            snapshot = load_snapshot(settings.snapshot_file)
+        if list_name is not None and len(extra_lists) != 1:
+            raise ConfigError("--name names one list: give exactly one --list with it")
+        extra = [source_from_argument(argument, list_name) for argument in extra_lists]
+        lists = load_lists(
+            load_sources(settings),
+            extra,
+            offline=offline,
+            timeout=settings.http_timeout,
+            max_list_mb=settings.max_list_mb,
+            fallback=_snapshot_fallback(snapshot),
         )
-        if offline:
-            records = _records_from_snapshot(resolver, lists, existing, report)
-        else:
-            records = _records_from_arxiv(
-                settings, resolver, lists, existing, report, full=full, client=arxiv_client,
-                progress=show,
-            )  # fmt: skip
-        citation_result = None
-        if citations and not offline:
-            citation_result = _fetch_citations(
-                settings, records, existing, report, client=citation_client, progress=show
+        store = open_db(settings.db_url, busy_timeout=busy_timeout(wait))
+        try:
+            existing = stored_papers(store)
+            resolver = Resolver(
+                snapshot,
+                [(paper.id, paper.title, paper.aliases) for paper in existing.values()],
+                title_search_resolutions(store),
             )
-        with store.writing() as writer:
-            _write_catalogue(writer, lists, records, resolver, snapshot, existing, report, show)
-            if citation_result is not None:
-                _write_citations(writer, citation_result, report)
-            writer.bump_catalogue_version()
-            report.seconds = time.monotonic() - started
-            writer.record_refresh(report.mode, report.to_json()["counts"])
-        if update_index:
-            _update_index(settings, store, report, show, [*report.new, *report.updated])
-    finally:
-        store.dispose()
-    report.seconds = time.monotonic() - started
-    return report
+            if offline:
+                records = _records_from_snapshot(resolver, lists, existing, report)
+            else:
+                records = _records_from_arxiv(
+                    settings, resolver, lists, existing, report, full=full, client=arxiv_client,
+                    progress=show,
+                )  # fmt: skip
+            citation_result = None
+            if citations and not offline:
+                citation_result = _fetch_citations(
+                    settings, records, existing, report, client=citation_client, progress=show
+                )
+            with store.writing() as writer:
+                _write_catalogue(writer, lists, records, resolver, snapshot, existing, report, show)
+                if citation_result is not None:
+                    _write_citations(writer, citation_result, report)
+                writer.bump_catalogue_version()
+                report.seconds = time.monotonic() - started
+                writer.record_refresh(report.mode, report.to_json()["counts"])
+            if update_index:
+                _update_index(settings, store, report, show, [*report.new, *report.updated])
+        finally:
+            store.dispose()
+        report.seconds = time.monotonic() - started
+        return report
 
 
 def _snapshot_fallback(
@@ -363,5 +371,7 @@ def _update_index(
 
     try:
         report.index = sync_index(settings, store, progress=show, only=written)
+    except WriteFailure:
+        raise  # the catalogue is committed; the message says how to bring the index up
     except SpeechgraphError as error:
         report.warnings.append(f"search index not updated: {error}")
