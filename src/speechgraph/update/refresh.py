@@ -103,6 +103,10 @@ class RefreshReport:
             "seconds": round(self.seconds, 2),
         }
 
+    def listed_papers(self) -> list[str]:
+        """The papers the lists bring that are in the catalogue: written now or before."""
+        return list(dict.fromkeys([*self.new, *self.updated, *self.unchanged]))
+
     def exit_code(self) -> int:
         """0 when every linked arXiv paper is in the catalogue, 3 when some could not be
         catalogued (unresolved text citations and other links never count)."""
@@ -194,7 +198,7 @@ def refresh_catalogue(
                 report.seconds = time.monotonic() - started
                 writer.record_refresh(report.mode, report.to_json()["counts"])
             if update_index:
-                _update_index(settings, store, report, show, [*report.new, *report.updated])
+                _update_index(settings, store, report, show, report.listed_papers())
         finally:
             store.dispose()
         report.seconds = time.monotonic() - started
@@ -362,15 +366,16 @@ def _write_citations(writer: Writer, result: CitationResult, report: RefreshRepo
 
 
 def _update_index(
-    settings: Settings, store: Store, report: RefreshReport, show: Progress, written: list[str]
+    settings: Settings, store: Store, report: RefreshReport, show: Progress, listed: list[str]
 ) -> None:
-    """Bring the keyword index up to date and embed the papers this refresh wrote (papers
-    imported or harvested earlier wait for `speechgraph index`); a failure here leaves the
-    catalogue as committed."""
+    """Bring the keyword index up to date and embed the lists' papers that lack a current
+    vector: those this refresh wrote, and those an interrupted refresh stored but never
+    embedded (papers imported or harvested for the field alone wait for `speechgraph index`).
+    A failure here leaves the catalogue as committed."""
     from speechgraph.search.indexing import sync_index
 
     try:
-        report.index = sync_index(settings, store, progress=show, only=written)
+        report.index = sync_index(settings, store, progress=show, only=listed)
     except WriteFailure:
         raise  # the catalogue is committed; the message says how to bring the index up
     except SpeechgraphError as error:
