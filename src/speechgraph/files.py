@@ -10,6 +10,7 @@ from __future__ import annotations
 import errno
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,6 +20,8 @@ from speechgraph.errors import WriteFailure
 
 # Enough to fail on a disk that is full or nearly so; small enough to cost nothing.
 PROBE_BYTES = 64 * 1024
+# `atomic_path`'s temporary files (and the journals SQLite keeps beside one it writes).
+_TEMPORARY = re.compile(r"^\..+\.(\d+)\.tmp(?:-journal|-wal|-shm)?$")
 # What was warned about in this process: a cache that cannot be written is said once per run.
 _WARNED: set[str] = set()
 
@@ -45,6 +48,33 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
 
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def remove_stale_temporaries(directory: Path) -> int:
+    """Delete the temporary files that processes killed mid-write left under `directory`
+    (those of a process that is still running stay); returns how many went."""
+    removed = 0
+    for path in directory.rglob(".*.tmp*"):
+        found = _TEMPORARY.match(path.name)
+        if found is None or is_running(int(found.group(1))):
+            continue
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        removed += 1
+    return removed
+
+
+def is_running(pid: int) -> bool:
+    """Whether a process with this id exists (another user's counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def is_writable_directory(directory: Path) -> bool:

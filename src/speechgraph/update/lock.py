@@ -23,7 +23,13 @@ from filelock import FileLock, Timeout
 from speechgraph.catalogue.store import sqlite_database_path
 from speechgraph.config import DEFAULT_WAIT_SECONDS, Settings
 from speechgraph.errors import WriteFailure, WriterBusy
-from speechgraph.files import atomic_write_text, probe_writable, write_failure
+from speechgraph.files import (
+    atomic_write_text,
+    is_running,
+    probe_writable,
+    remove_stale_temporaries,
+    write_failure,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +66,9 @@ def writer_lock(
     try:
         check_writable(settings)
         _write_holder(settings.data_dir, command)
+        removed = remove_stale_temporaries(settings.data_dir)
+        if removed:
+            log.info("removed %d temporary files an interrupted writer left", removed)
         yield
     finally:
         with suppress(OSError):
@@ -111,7 +120,7 @@ def describe_holder(data_dir: Path) -> str:
     """Who holds the lock, as the holder wrote it: "pid 123 (speechgraph import …, since …)"."""
     holder = read_holder(data_dir)
     pid = holder.get("pid")
-    if not isinstance(pid, int) or not _is_alive(pid):
+    if not isinstance(pid, int) or not is_running(pid):
         return "another process"
     return f"pid {pid} ({holder.get('command', '?')}, since {holder.get('since', '?')})"
 
@@ -140,13 +149,3 @@ def _command_line() -> str:
     words = [Path(sys.argv[0]).name if sys.argv else "python", *sys.argv[1:]]
     line = " ".join(words)
     return line if len(line) <= 160 else line[:159] + "…"
-
-
-def _is_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    return True
