@@ -19,6 +19,16 @@ from speechgraph.cli.common import (
 )
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text")]
+BatchSizeOption = Annotated[
+    int,
+    typer.Option(
+        "--batch-size",
+        min=1,
+        help="Records per transaction: an interrupted run loses at most one batch, and a rerun "
+        "skips what is stored",
+    ),
+]
+BATCH_SIZE = 2000  # update.batches.BATCH_SIZE, not imported: `--help` must start instantly
 CATEGORY_HELP = (
     "Categories to keep, comma-separated: codes (eess.AS), archives as prefixes (cs = all of "
     "cs), `speech` (the default: eess.AS, cs.SD and speech papers of cs.CL) or `all`"
@@ -43,6 +53,7 @@ def import_(
     ] = None,
     json_output: JsonFlag = False,
     wait: WaitOption = DEFAULT_WAIT,
+    batch_size: BatchSizeOption = BATCH_SIZE,
 ) -> None:
     """Import arXiv metadata in bulk (streamed; rerunning it changes nothing).
 
@@ -62,6 +73,7 @@ def import_(
             since=since,
             until=until,
             progress=show,
+            batch_size=batch_size,
             wait=wait,
             announce=say_on_stderr,
         )
@@ -95,6 +107,7 @@ def harvest(
     category: Annotated[str | None, typer.Option("--category", help=CATEGORY_HELP)] = None,
     json_output: JsonFlag = False,
     wait: WaitOption = DEFAULT_WAIT,
+    batch_size: BatchSizeOption = BATCH_SIZE,
 ) -> None:
     """Bring the field up to date through arXiv's OAI-PMH interface (incremental: it starts
     where the last harvest ended).
@@ -113,6 +126,7 @@ def harvest(
             until=until,
             categories=category,
             progress=show,
+            batch_size=batch_size,
             wait=wait,
             announce=say_on_stderr,
         )
