@@ -34,6 +34,8 @@ IVF = "ivf"
 # under a millisecond per 100K with recall@10 >= 0.97 against exact on paper-like vectors.
 EXACT_LIMIT = 50_000
 REBUILD_COMMAND = "speechgraph index"
+# A reader racing a writer that saves again and again gets a whole index within a few reads.
+_LOAD_ATTEMPTS = 5
 
 
 @dataclass
@@ -296,12 +298,40 @@ def load_index(
 
     Raises IndexOutOfDate naming what differs and the command that rebuilds it.
     """
-    manifest = read_manifest(directory)
-    if manifest is not None and not vectors_path(directory, manifest).is_file():
-        # A save may have swapped the manifest and dropped our vectors since we read it.
+    for _attempt in range(_LOAD_ATTEMPTS):
         manifest = read_manifest(directory)
-    if manifest is None or not vectors_path(directory, manifest).is_file():
-        raise IndexOutOfDate(f"no search index in {directory}: run `{REBUILD_COMMAND}`")
+        if manifest is None:
+            raise IndexOutOfDate(f"no search index in {directory}: run `{REBUILD_COMMAND}`")
+        if not vectors_path(directory, manifest).is_file():
+            if _is_replaced(directory, manifest):
+                continue  # a save swapped the manifest and dropped our vectors since we read it
+            raise IndexOutOfDate(f"no search index in {directory}: run `{REBUILD_COMMAND}`")
+        _check_manifest(directory, manifest, fingerprint, catalogue_version)
+        try:
+            faiss_index = faiss.read_index(str(vectors_path(directory, manifest)))
+        except RuntimeError:
+            if _is_replaced(directory, manifest):
+                continue  # a save swapped in another index between our reads: read that one
+            raise IndexOutOfDate(
+                f"the search index file in {directory} is unreadable: "
+                f"run `{REBUILD_COMMAND} --rebuild`"
+            ) from None
+        return _checked_index(directory, manifest, faiss_index)
+    raise IndexOutOfDate(
+        f"the search index in {directory} kept changing while it was read: try again, or stop "
+        "the process that keeps rewriting it"
+    )
+
+
+def _is_replaced(directory: Path, manifest: Manifest) -> bool:
+    current = read_manifest(directory)
+    return current is not None and current.vectors_file != manifest.vectors_file
+
+
+def _check_manifest(
+    directory: Path, manifest: Manifest, fingerprint: str | None, catalogue_version: int | None
+) -> None:
+    """Raise IndexOutOfDate when `manifest` is for another model or catalogue version."""
     if fingerprint is not None and manifest.fingerprint != fingerprint:
         raise IndexOutOfDate(
             f"the search index in {directory} was built with model {manifest.fingerprint}, "
@@ -312,12 +342,9 @@ def load_index(
             f"the search index is for catalogue version {manifest.catalogue_version} but the "
             f"catalogue is at version {catalogue_version}: run `{REBUILD_COMMAND}`"
         )
-    try:
-        faiss_index = faiss.read_index(str(vectors_path(directory, manifest)))
-    except RuntimeError:
-        raise IndexOutOfDate(
-            f"the search index file in {directory} is unreadable: run `{REBUILD_COMMAND} --rebuild`"
-        ) from None
+
+
+def _checked_index(directory: Path, manifest: Manifest, faiss_index: Any) -> VectorIndex:
     problem = _shape_problem(faiss_index, manifest)
     if problem is not None:
         raise IndexOutOfDate(
