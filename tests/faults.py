@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,9 +73,22 @@ class Finished:
     writing_seconds: float | None = None  # from taking the writer lock to the end
 
 
-def run(command: Sequence[str], environment: dict[str, str], timeout: float = 300) -> Finished:
+def run(
+    command: Sequence[str],
+    environment: dict[str, str],
+    timeout: float = 300,
+    preexec: Callable[[], None] | None = None,
+) -> Finished:
+    """Run to the end; `preexec` runs in the child before it starts (a resource limit)."""
     started = time.monotonic()
-    done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=timeout)
+    done = subprocess.run(
+        command,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        preexec_fn=preexec,
+    )
     return Finished(done.returncode, done.stdout, done.stderr, time.monotonic() - started)
 
 
