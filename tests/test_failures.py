@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SHARED_DIR, read_only_view
+from conftest import SHARED_DIR, make_settings, read_only_view
 from faults import (
     Finished,
     catalogue_rows,
@@ -394,3 +394,27 @@ def test_every_database_failure_says_what_to_do(reason: str, says: str) -> None:
     assert "/data/x.db" in message and says in message and "\n" not in message
     constraint = database_write_failure(sqlite3.IntegrityError("UNIQUE failed"), "/data/x.db")
     assert "breaks its constraints (UNIQUE failed)" in str(constraint)
+
+
+# --- the UI on a read-only copy ------------------------------------------------------------------
+
+
+def test_the_ui_serves_a_read_only_copy_and_refuses_a_refresh_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, read_only_copy: tuple[Path, Path]
+) -> None:
+    from test_ui import VITS, assert_clean, open_app
+
+    _, view = read_only_copy
+    settings = make_settings(view)
+    app = open_app(monkeypatch, settings)
+    app.text_input(key="query").input("neural vocoder").run()
+    assert_clean(app)
+    assert any(text.startswith("**1.") for text in (element.value for element in app.markdown))
+    for page in ("app_pages/paper.py", "app_pages/reading_path.py", "app_pages/topics.py"):
+        assert_clean(open_app(monkeypatch, settings, page, paper_id=VITS))
+    catalogue = open_app(monkeypatch, settings, "app_pages/catalogue.py")
+    assert_clean(catalogue)
+    catalogue.button(key="refresh").click().run()
+    assert not catalogue.exception
+    (error,) = [element.value for element in catalogue.error]
+    assert "read\\-only" in error and "\n" not in error
