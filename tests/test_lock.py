@@ -204,3 +204,28 @@ def test_a_reader_always_loads_a_whole_vector_index_while_it_is_saved(tmp_path: 
         stop.set()
         saver.join()
     assert loads > 10
+
+
+def test_a_catalogue_in_rollback_mode_is_read_at_once_and_switched_to_wal_when_free(
+    seed_copy: Settings,
+) -> None:
+    """A catalogue of an earlier release keeps SQLite's rollback journal; opening it while
+    another connection reads does not wait for the switch to WAL, which happens when it can."""
+    database = seed_copy.data_dir / "speechgraph.db"
+    with closing(sqlite3.connect(database)) as connection:
+        assert connection.execute("PRAGMA journal_mode=DELETE").fetchone() == ("delete",)
+
+    def mode() -> str:
+        with closing(sqlite3.connect(database)) as connection:
+            return str(connection.execute("PRAGMA journal_mode").fetchone()[0])
+
+    with closing(sqlite3.connect(database)) as reading:
+        reading.execute("BEGIN")
+        reading.execute("SELECT count(*) FROM paper").fetchone()
+        code, out, err, seconds = invoke(seed_copy, "list", "--json")
+        assert mode() == "delete"
+        reading.rollback()
+    assert code == 0 and seconds < 20, err
+    assert len(json.loads(out)["papers"]) == 84
+    assert invoke(seed_copy, "status")[0] == 0
+    assert mode() == "wal"

@@ -11,7 +11,6 @@ import errno
 import logging
 import os
 import re
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -89,16 +88,17 @@ def is_writable_directory(directory: Path) -> bool:
 def probe_writable(directory: Path) -> None:
     """Make `directory` if needed and write, sync and delete a small file in it; raises
     WriteFailure, naming the directory and what to do, when that fails."""
+    # Named as `atomic_path` names its files, so that one a killed process left is cleaned up.
+    probe = directory / f".write-probe.{os.getpid()}.tmp"
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        handle, name = tempfile.mkstemp(prefix=".write-probe-", dir=directory)
         try:
-            with open(handle, "wb") as stream:
+            with probe.open("wb") as stream:
                 stream.write(b"\0" * PROBE_BYTES)
                 stream.flush()
                 os.fsync(stream.fileno())
         finally:
-            os.unlink(name)
+            probe.unlink(missing_ok=True)
     except OSError as error:
         raise write_failure(error, directory) from error
 

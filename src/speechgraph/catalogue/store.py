@@ -151,16 +151,21 @@ def _create(store: Store) -> None:
 
 def _use_wal(engine: Engine) -> None:
     """Readers keep reading the last commit while a write goes on (SQLite only; the mode is
-    kept in the file). A database another program holds keeps its mode until next time."""
+    kept in the file). A database in use elsewhere keeps its mode until next time: the switch
+    never waits, so that opening a catalogue to read it never does."""
     if engine.url.get_backend_name() != "sqlite" or engine.url.database in (None, "", ":memory:"):
         return
-    try:
-        with engine.connect() as connection:
-            mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
-            if str(mode).lower() != "wal":
-                connection.exec_driver_sql("PRAGMA journal_mode=WAL")
-    except OperationalError as error:
-        log.debug("the catalogue stays in its journal mode: %s", _first_line(error))
+    with engine.connect() as connection:
+        if str(connection.exec_driver_sql("PRAGMA journal_mode").scalar()).lower() == "wal":
+            return
+        waits = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        try:
+            connection.exec_driver_sql("PRAGMA busy_timeout = 0")
+            connection.exec_driver_sql("PRAGMA journal_mode=WAL")
+        except OperationalError as error:
+            log.debug("the catalogue stays in its journal mode: %s", _first_line(error))
+        finally:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {int(waits or 0)}")
 
 
 def _upgrade(engine: Engine, version: int, url: str) -> Path | None:

@@ -190,13 +190,14 @@ def _authors(value: Any) -> list[str]:
     if value is None:
         return []
     if isinstance(value, list):
-        names = [one_line(name) for name in value if isinstance(name, str)]
-        return [name for name in names if name]
-    if not isinstance(value, str):
+        given = [name for name in value if isinstance(name, str)]
+    elif isinstance(value, str):
+        while _PARENTHESES.search(value):
+            value = _PARENTHESES.sub(" ", value)
+        given = _AUTHOR_SEPARATOR.split(value)
+    else:
         raise RecordError("authors is neither a list nor a string")
-    while _PARENTHESES.search(value):
-        value = _PARENTHESES.sub(" ", value)
-    names = (one_line(name) for name in _AUTHOR_SEPARATOR.split(value))
+    names = [one_line(name) for name in given]
     return [name for name in names if name]
 
 
