@@ -48,8 +48,8 @@ def writer_lock(
     announce: Announce | None = None,
     command: str | None = None,
 ) -> Iterator[None]:
-    """Hold the data directory's writer lock for the block, after checking that the catalogue,
-    index and caches can be written.
+    """Hold the data directory's writer lock for the block; once held, check that the
+    catalogue, index and caches can be written, before the block starts.
 
     While another process holds it, says once through `announce` (default: a warning in the
     log) which process that is, and waits up to `wait` seconds. Raises WriterBusy when the wait
