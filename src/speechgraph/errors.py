@@ -69,3 +69,12 @@ class ImportFilterError(SpeechgraphError):
 
 class ClusterUnavailable(SpeechgraphError):
     """The Ray cluster for distributed embedding cannot be reached or its workers failed."""
+
+
+class WriteFailure(SpeechgraphError):
+    """The catalogue, the index or a file could not be written: a read-only directory, a full
+    disk, a permission, a database another program holds, a broken constraint."""
+
+
+class WriterBusy(SpeechgraphError):
+    """Another process kept writing the catalogue for longer than this one would wait."""

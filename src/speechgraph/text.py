@@ -67,6 +67,20 @@ def title_similarity(a: str, b: str) -> float:
     return (ratio + dice) / 2
 
 
+# Characters that steer a terminal or the direction of text rather than show anything: C0 and C1
+# controls (ESC starts terminal escape sequences) and the bidirectional overrides and isolates.
+_CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def one_line(text: str) -> str:
+    """`text` as shown anywhere: whitespace runs collapsed to one space, control characters
+    (terminal escapes, bidirectional overrides) dropped, so that no title or list text can
+    steer the terminal it is printed on."""
+    if not text.isprintable():
+        text = _CONTROLS.sub("", text)
+    return " ".join(text.split())
+
+
 def shorten(text: str, width: int = 90) -> str:
     """`text` on one line, cut to `width` characters with an ellipsis."""
     flat = " ".join(text.split())

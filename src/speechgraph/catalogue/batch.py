@@ -79,6 +79,10 @@ def upsert_records(
     carries the authors already known from one batch to the next."""
     outcome = BatchOutcome()
     batch = newest_per_id(records)
+    if len(batch) < len(records):
+        # A second record of a paper in the same batch changes nothing once the newest is in.
+        kept = {id(record) for record in batch}
+        outcome.unchanged += [record.arxiv_id for record in records if id(record) not in kept]
     if not batch:
         return outcome
     stored = _stored_states(writer, [record.arxiv_id for record in batch])

@@ -9,10 +9,9 @@ single terms, so user text is never syntax.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from contextlib import closing
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,9 +20,9 @@ from sqlalchemy import bindparam, select
 from sqlmodel import col
 
 from speechgraph.catalogue.schema import Author, Mention, Paper, PaperAuthor
-from speechgraph.catalogue.store import Store
-from speechgraph.errors import IndexOutOfDate
-from speechgraph.files import atomic_path
+from speechgraph.catalogue.store import Store, read_only_uri
+from speechgraph.errors import IndexOutOfDate, WriteFailure
+from speechgraph.files import atomic_path, write_failure
 
 KEYWORDS_FILE = "lexical.sqlite"
 # Column weights for bm25(): title and names (aliases, link texts) say most about a paper.
@@ -112,9 +111,9 @@ def build_keyword_index(
     directory: Path, documents: Iterable[KeywordDocument], catalogue_version: int
 ) -> Path:
     """Write a fresh keyword index for `documents` and swap it in atomically."""
-    directory.mkdir(parents=True, exist_ok=True)
     target = directory / KEYWORDS_FILE
     with (
+        _writing(target),
         atomic_path(target) as temporary,
         closing(sqlite3.connect(temporary)) as connection,
         connection,
@@ -123,7 +122,8 @@ def build_keyword_index(
             connection.execute(statement)
         _insert(connection, documents)
         _stamp(connection, catalogue_version)
-    _use_wal(target)
+    with _writing(target):
+        _use_wal(target)
     return target
 
 
@@ -138,11 +138,26 @@ def update_keyword_index(
     path = directory / KEYWORDS_FILE
     if keyword_index_version(directory) is None:
         raise IndexOutOfDate(f"no keyword index in {directory}: run `speechgraph index`")
-    with closing(sqlite3.connect(path, timeout=60)) as connection, connection:
+    with _writing(path), closing(sqlite3.connect(path, timeout=60)) as connection, connection:
         documents = list(documents)
         _delete(connection, [*removed, *(document.id for document in documents)])
         _insert(connection, documents)
         _stamp(connection, catalogue_version)
+
+
+@contextmanager
+def _writing(path: Path) -> Iterator[None]:
+    """A write of the keyword index: a failure (read-only, full disk) is one line naming it;
+    the index a reader sees stays as it was (the swap or the transaction never happened)."""
+    try:
+        yield
+    except OSError as error:
+        raise write_failure(error, path) from error
+    except sqlite3.OperationalError as error:
+        raise WriteFailure(
+            f"cannot write the keyword index {path} ({error}); it was left as it was: free "
+            "some space or make it writable, then run `speechgraph index`"
+        ) from error
 
 
 def _insert(connection: sqlite3.Connection, documents: Iterable[KeywordDocument]) -> None:
@@ -194,11 +209,9 @@ def _use_wal(path: Path) -> None:
 
 
 def _connect_read_only(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
-    """A connection that can never write: `mode=ro`, or `immutable=1` where the directory is
-    read-only (a WAL database there cannot get the shared-memory file a reader needs)."""
-    writable = os.access(path.parent, os.W_OK)
-    mode = "mode=ro" if writable else "immutable=1"
-    return sqlite3.connect(f"file:{path}?{mode}", uri=True, check_same_thread=check_same_thread)
+    """A connection that can never write (`store.read_only_uri`: `immutable=1` where the
+    directory is read-only, since a WAL database there cannot get the file a reader needs)."""
+    return sqlite3.connect(read_only_uri(path), uri=True, check_same_thread=check_same_thread)
 
 
 def keyword_index_version(directory: Path) -> int | None:

@@ -11,13 +11,21 @@ from pathlib import Path
 
 import numpy as np
 
+from speechgraph.errors import WriteFailure
+from speechgraph.files import write_failure
+
 
 class EmbeddingCache:
-    """Vectors by (model fingerprint, sha256 of text) in one SQLite file; committed per chunk."""
+    """Vectors by (model fingerprint, sha256 of text) in one SQLite file; committed per chunk.
+
+    A cache that cannot be written (read-only, full disk) raises WriteFailure naming it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise write_failure(error, path.parent) from error
         with self._connect() as connection:
             connection.execute(
                 "CREATE TABLE IF NOT EXISTS embedding (fingerprint TEXT, text_sha TEXT, "
@@ -26,8 +34,14 @@ class EmbeddingCache:
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=30)) as connection, connection:
-            yield connection
+        try:
+            with closing(sqlite3.connect(self.path, timeout=30)) as connection, connection:
+                yield connection
+        except sqlite3.OperationalError as error:
+            raise WriteFailure(
+                f"cannot use the embedding cache {self.path} ({error}): free some space or make "
+                "it writable, then run the command again (the cache may also be deleted)"
+            ) from error
 
     def get_many(self, fingerprint: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}

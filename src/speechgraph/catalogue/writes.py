@@ -14,6 +14,13 @@ from typing import cast
 from sqlmodel import Session, col, delete, select, update
 
 from speechgraph.catalogue import schema as models
+from speechgraph.catalogue.removal import (
+    ListRemoval,
+    brought_by_field,
+    cited_stubs,
+    mentioned_elsewhere,
+    uncited,
+)
 from speechgraph.catalogue.schema import (
     Author,
     Citation,
@@ -322,6 +329,35 @@ class Writer:
             set_meta(session, "last_removal", str(self.version))
             self.changed = True
         return removed
+
+    def remove_list(self, name: str) -> ListRemoval | None:
+        """Delete the reading list `name` with its mentions and resources, and the papers only
+        it brought: no other list mentions them and no import or harvest brought them (their
+        citation stubs go with them). None when the catalogue has no such list."""
+        session = self.session
+        reading_list = session.exec(
+            select(models.ReadingList).where(models.ReadingList.name == name)
+        ).first()
+        if reading_list is None:
+            return None
+        linked = session.exec(
+            select(models.Mention.paper_id).where(col(models.Mention.list_id) == reading_list.id)
+        ).all()
+        mentioned = {paper_id for paper_id in linked if paper_id}
+        kept = mentioned_elsewhere(session, reading_list.id, mentioned) | brought_by_field(
+            session, mentioned
+        )
+        self._mark_changed(mentioned)  # their link texts leave the keyword index
+        session.exec(delete(models.Mention).where(col(models.Mention.list_id) == reading_list.id))
+        session.exec(delete(models.Resource).where(col(models.Resource.list_id) == reading_list.id))
+        session.delete(reading_list)
+        session.flush()
+        orphans = sorted(mentioned - kept)
+        cited = cited_stubs(session, orphans)
+        self.remove_papers(orphans)
+        removed_stubs = self.remove_papers(uncited(session, cited))
+        self.changed = True
+        return ListRemoval(name, len(linked), orphans, removed_stubs)
 
     # --- bookkeeping --------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 """The `speechgraph` command line: a thin Typer app over the library.
 
-Commands live in `cli_catalogue`, `cli_search`, `cli_graph` and `cli_ui`; this module builds the
+Commands live in `catalogue`, `field`, `search`, `graph`, `lists` and `ui`; this module builds the
 app, its shared options and its one error handler. Heavy libraries are imported inside command
 bodies so that `speechgraph --help` starts instantly.
 """
@@ -19,6 +19,7 @@ from typer.core import TyperGroup
 from speechgraph.cli import catalogue as cli_catalogue
 from speechgraph.cli import field as cli_field
 from speechgraph.cli import graph as cli_graph
+from speechgraph.cli import lists as cli_lists
 from speechgraph.cli import search as cli_search
 from speechgraph.cli import ui as cli_ui
 from speechgraph.cli.common import CliState
@@ -97,6 +98,7 @@ def _register(commands: Mapping[str, Callable[..., None]]) -> None:
 
 for _module in (cli_catalogue, cli_field, cli_search, cli_graph, cli_ui):
     _register(_module.COMMANDS)
+app.add_typer(cli_lists.app, name="lists")
 
 
 def main() -> None:

@@ -10,10 +10,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from speechgraph.cli.common import (
+    DEFAULT_WAIT,
     Scope,
+    WaitOption,
     opened_store,
     print_json,
     progress_bars,
+    say_on_stderr,
     scope_option,
     settings_of,
     table,
@@ -48,8 +51,16 @@ def refresh(
         bool, typer.Option(help="Fetch references from the citation service (online)")
     ] = True,
     json_output: JsonFlag = False,
+    wait: WaitOption = DEFAULT_WAIT,
 ) -> None:
-    """Read the reading lists and bring the catalogue up to date (one transaction)."""
+    """Read the reading lists and bring the catalogue up to date (one transaction).
+
+    Exit codes: 0 every arXiv paper the lists link is in the catalogue; 3 the run completed
+    but some linked arXiv papers could not be catalogued (their count is in the last line and
+    in --json; unresolved text citations and other links never make it 3); 1 the run could not
+    do its job (bad input, another writer past --wait, a write failure: one line on stderr);
+    2 a usage error.
+    """
     from speechgraph.update.refresh import refresh_catalogue
 
     with progress_bars(ctx) as show:
@@ -61,6 +72,8 @@ def refresh(
             list_name=name,
             citations=citations,
             progress=show,
+            wait=wait,
+            announce=say_on_stderr,
         )
     if json_output:
         print_json(report.to_json())
@@ -202,26 +215,23 @@ def snapshot(
     typer.echo(f"wrote {target}: {len(data['papers'])} papers, {len(data['lists'])} lists")
 
 
-def upgrade(ctx: typer.Context, json_output: JsonFlag = False) -> None:
+def upgrade(
+    ctx: typer.Context, json_output: JsonFlag = False, wait: WaitOption = DEFAULT_WAIT
+) -> None:
     """Bring a catalogue written by an earlier release to this release's schema (a SQLite
     catalogue is copied aside first). Every command does this on opening one; this does only it."""
-    from speechgraph.catalogue.migrations import SCHEMA_VERSION
+    from speechgraph.update.reindex import upgrade_catalogue
 
-    with opened_store(ctx) as store:
-        result = {
-            "schema": SCHEMA_VERSION,
-            "upgraded_from": store.upgraded_from,
-            "backup": str(store.backup) if store.backup else None,
-            "database": store.url,
-        }
+    result = upgrade_catalogue(settings_of(ctx), wait=wait, announce=say_on_stderr)
     if json_output:
         print_json(result)
-    elif store.upgraded_from is None:
-        typer.echo(f"the catalogue is at schema {SCHEMA_VERSION}: nothing to upgrade")
+    elif result["upgraded_from"] is None:
+        typer.echo(f"the catalogue is at schema {result['schema']}: nothing to upgrade")
     else:
-        kept = f"; the previous catalogue is kept in {store.backup}" if store.backup else ""
+        kept = f"; the previous catalogue is kept in {result['backup']}" if result["backup"] else ""
         typer.echo(
-            f"upgraded the catalogue from schema {store.upgraded_from} to {SCHEMA_VERSION}{kept}"
+            f"upgraded the catalogue from schema {result['upgraded_from']} to "
+            f"{result['schema']}{kept}"
         )
 
 

@@ -10,11 +10,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
 import typer
 
-from speechgraph.config import Settings
+from speechgraph.config import DEFAULT_WAIT_SECONDS, Settings
 
 
 @dataclass
@@ -59,6 +59,24 @@ def scope_option(default: Scope, what: str) -> Any:
     return typer.Option(
         "--scope", help=f"{what}: the papers the reading lists mention, or the whole field"
     )
+
+
+WaitOption = Annotated[
+    float,
+    typer.Option(
+        "--wait",
+        metavar="SECONDS",
+        min=0,
+        help="How long to wait while another process writes the catalogue (it is named once on "
+        "stderr) before giving up with exit code 1",
+    ),
+]
+DEFAULT_WAIT = DEFAULT_WAIT_SECONDS
+
+
+def say_on_stderr(message: str) -> None:
+    """How a writer says, once, that it waits for another one."""
+    typer.echo(message, err=True)
 
 
 def print_json(value: Any) -> None:

@@ -8,9 +8,27 @@ from typing import Annotated
 
 import typer
 
-from speechgraph.cli.common import opened_store, print_json, progress_bars, settings_of
+from speechgraph.cli.common import (
+    DEFAULT_WAIT,
+    WaitOption,
+    opened_store,
+    print_json,
+    progress_bars,
+    say_on_stderr,
+    settings_of,
+)
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text")]
+BatchSizeOption = Annotated[
+    int,
+    typer.Option(
+        "--batch-size",
+        min=1,
+        help="Records per transaction: an interrupted run loses at most one batch, and a rerun "
+        "skips what is stored",
+    ),
+]
+BATCH_SIZE = 2000  # update.batches.BATCH_SIZE, not imported: `--help` must start instantly
 CATEGORY_HELP = (
     "Categories to keep, comma-separated: codes (eess.AS), archives as prefixes (cs = all of "
     "cs), `speech` (the default: eess.AS, cs.SD and speech papers of cs.CL) or `all`"
@@ -34,11 +52,15 @@ def import_(
         str | None, typer.Option(help="Only papers first submitted on or before this date")
     ] = None,
     json_output: JsonFlag = False,
+    wait: WaitOption = DEFAULT_WAIT,
+    batch_size: BatchSizeOption = BATCH_SIZE,
 ) -> None:
     """Import arXiv metadata in bulk (streamed; rerunning it changes nothing).
 
-    Exit codes: 0 every line was good, 3 some lines were bad (the rest was imported),
-    1 nothing could be imported.
+    Exit codes: 0 every line was good; 3 some lines were bad and the rest was imported (their
+    count is in the last line and in --json); 1 nothing could be imported, or the run could
+    not do its job (an unreadable file, another writer past --wait, a write failure: one line
+    on stderr); 2 a usage error.
     """
     from speechgraph.update.importer import import_metadata
 
@@ -51,6 +73,9 @@ def import_(
             since=since,
             until=until,
             progress=show,
+            batch_size=batch_size,
+            wait=wait,
+            announce=say_on_stderr,
         )
     if json_output:
         print_json(report.to_json())
@@ -81,9 +106,16 @@ def harvest(
     until: Annotated[str | None, typer.Option(help="Harvest changes up to this date")] = None,
     category: Annotated[str | None, typer.Option("--category", help=CATEGORY_HELP)] = None,
     json_output: JsonFlag = False,
+    wait: WaitOption = DEFAULT_WAIT,
+    batch_size: BatchSizeOption = BATCH_SIZE,
 ) -> None:
     """Bring the field up to date through arXiv's OAI-PMH interface (incremental: it starts
-    where the last harvest ended). Exit codes as for `import`."""
+    where the last harvest ended).
+
+    Exit codes: 0 every record was read; 3 some records were bad and the rest was stored; 1
+    the run could not do its job (arXiv unreachable, another writer past --wait, a write
+    failure: one line on stderr); 2 a usage error.
+    """
     from speechgraph.update.harvest import DEFAULT_SETS, harvest_updates
 
     with progress_bars(ctx) as show:
@@ -94,6 +126,9 @@ def harvest(
             until=until,
             categories=category,
             progress=show,
+            batch_size=batch_size,
+            wait=wait,
+            announce=say_on_stderr,
         )
     if json_output:
         print_json(report.to_json())

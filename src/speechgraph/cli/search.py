@@ -12,10 +12,13 @@ from typing import Annotated, Any
 import typer
 
 from speechgraph.cli.common import (
+    DEFAULT_WAIT,
     Scope,
+    WaitOption,
     opened_store,
     print_json,
     progress_bars,
+    say_on_stderr,
     scope_option,
     settings_of,
     table,
@@ -117,21 +120,28 @@ def index(
         ),
     ] = None,
     json_output: JsonFlag = False,
+    wait: WaitOption = DEFAULT_WAIT,
 ) -> None:
     """Bring the search indexes, and what the texts say (names, relations), up to date with the
-    catalogue: embeds every paper that lacks a vector; does nothing when all is current."""
-    from speechgraph.search.indexing import sync_index
-    from speechgraph.update.derive import sync_knowledge
-    from speechgraph.update.topics import sync_topics
+    catalogue: embeds every paper that lacks a vector; does nothing when all is current.
+
+    Exit codes: 0 done; 1 it could not be done (no catalogue, another writer past --wait, a
+    write failure, a Ray cluster out of reach: one line on stderr); 2 a usage error.
+    """
+    from speechgraph.update.reindex import reindex
 
     if address and engine is not Engine.ray:
         raise typer.BadParameter("--address needs --engine ray", param_hint="--address")
-    with opened_store(ctx) as store, progress_bars(ctx) as show:
-        summary = sync_index(
-            settings_of(ctx), store, show, rebuild=rebuild, engine=engine.value, ray_address=address
+    with progress_bars(ctx) as show:
+        summary = reindex(
+            settings_of(ctx),
+            rebuild=rebuild,
+            progress=show,
+            wait=wait,
+            announce=say_on_stderr,
+            engine=engine.value,
+            ray_address=address,
         )
-        summary["knowledge"] = sync_knowledge(settings_of(ctx), show, rebuild=rebuild)
-        summary["topics"] = sync_topics(settings_of(ctx), store, force=rebuild)
     if json_output:
         print_json(summary)
         return

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from speechgraph.ids import parse_arxiv_id, parse_doi
 from speechgraph.records import PaperRecord
+from speechgraph.text import one_line
 
 ARXIV_SNAPSHOT = "arxiv"  # arXiv's metadata snapshot, as arXiv distributes it
 OUR_JSONL = "jsonl"  # ours: `speechgraph export --format jsonl`, ../shared/corpus/*.jsonl*
@@ -157,12 +158,13 @@ def _title(obj: dict[str, Any]) -> str:
 
 
 def _text(value: Any) -> str | None:
-    """`value` with whitespace collapsed; None when absent or blank."""
+    """`value` with whitespace collapsed and control characters dropped; None when absent or
+    blank."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise RecordError(f"{value!r:.40} is not a string")
-    return " ".join(value.split()) or None
+    return one_line(value) or None
 
 
 def _parsed_authors(value: Any) -> list[str]:
@@ -174,7 +176,7 @@ def _parsed_authors(value: Any) -> list[str]:
         if not isinstance(parts, list) or not parts:
             continue
         try:
-            name = " ".join(" ".join([*parts[1:2], parts[0], *parts[2:3]]).split())
+            name = one_line(" ".join([*parts[1:2], parts[0], *parts[2:3]]))
         except TypeError:  # a part that is not a string
             continue
         if name:
@@ -188,12 +190,14 @@ def _authors(value: Any) -> list[str]:
     if value is None:
         return []
     if isinstance(value, list):
-        return [" ".join(name.split()) for name in value if isinstance(name, str) and name.strip()]
-    if not isinstance(value, str):
+        given = [name for name in value if isinstance(name, str)]
+    elif isinstance(value, str):
+        while _PARENTHESES.search(value):
+            value = _PARENTHESES.sub(" ", value)
+        given = _AUTHOR_SEPARATOR.split(value)
+    else:
         raise RecordError("authors is neither a list nor a string")
-    while _PARENTHESES.search(value):
-        value = _PARENTHESES.sub(" ", value)
-    names = (" ".join(name.split()) for name in _AUTHOR_SEPARATOR.split(value))
+    names = [one_line(name) for name in given]
     return [name for name in names if name]
 
 

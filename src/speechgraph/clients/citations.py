@@ -30,7 +30,7 @@ from speechgraph.clients.http import (
 )
 from speechgraph.config import Settings
 from speechgraph.errors import CitationServiceUnavailable
-from speechgraph.files import atomic_write_bytes
+from speechgraph.files import atomic_write_bytes, warn_once
 from speechgraph.ids import parse_arxiv_id
 from speechgraph.records import CitationRecord, Reference
 
@@ -362,4 +362,4 @@ def _write_cache(path: Path, data: bytes) -> None:
         atomic_write_bytes(path, data)
     except OSError as exc:
         # The cache only saves requests; a read-only data directory must not stop a refresh.
-        log.warning("cannot write citation cache file %s: %s", path, exc)
+        warn_once(log, "citation-cache", "citations are not cached in %s: %s", path.parent, exc)

@@ -19,6 +19,7 @@ from enum import Enum
 
 from speechgraph.lists import inline
 from speechgraph.lists.inline import replace_links_with_text
+from speechgraph.text import one_line
 
 # Mis-decoded UTF-8 seen in real lists: Windows-1252, Turkish Windows-1254 (emoji as
 # "ğŸ¥‘") and Mac Roman ("Hautam√§ki"). Latin-1 comes last as the catch-all.
@@ -108,7 +109,7 @@ def clean_text(text: str) -> str:
         text = _EMPHASIS.sub("", text)
     if not is_ascii:
         text = strip_decorations(text)
-    return " ".join(text.split())
+    return one_line(text)
 
 
 def forget_recent_lines() -> None:

@@ -11,7 +11,7 @@ import logging
 import math
 import uuid
 from collections.abc import Collection, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,8 +20,8 @@ from typing import Any
 import faiss
 import numpy as np
 
-from speechgraph.errors import IndexOutOfDate
-from speechgraph.files import atomic_write_text
+from speechgraph.errors import IndexOutOfDate, WriteFailure
+from speechgraph.files import atomic_write_text, write_failure
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,8 @@ MAX_LISTS = 4096
 PROBED_SHARE = 0.10
 MIN_PROBES = 32
 REBUILD_COMMAND = "speechgraph index"
+# A reader racing a writer that saves again and again gets a whole index within a few reads.
+_LOAD_ATTEMPTS = 5
 
 
 @dataclass
@@ -224,18 +226,37 @@ class VectorIndex:
         old vectors; returns the new vectors file.
 
         The manifest swap is the one step that publishes the index, so a reader gets the old
-        manifest with the old vectors or the new with the new, never a mix.
+        manifest with the old vectors or the new with the new, never a mix. Raises WriteFailure
+        when the directory cannot be written (read-only, full); the old index stays in use.
         """
-        directory.mkdir(parents=True, exist_ok=True)
+        previous = self.manifest.vectors_file
         self.manifest.vectors_file = f"vectors-{uuid.uuid4().hex[:12]}.faiss"
         target = directory / self.manifest.vectors_file
-        faiss.write_index(self.faiss_index, str(target))
-        atomic_write_text(directory / MANIFEST_FILE, json.dumps(asdict(self.manifest)))
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            faiss.write_index(self.faiss_index, str(target))
+            atomic_write_text(directory / MANIFEST_FILE, json.dumps(asdict(self.manifest)))
+        except (OSError, RuntimeError) as error:
+            self.manifest.vectors_file = previous
+            with suppress(OSError):
+                target.unlink(missing_ok=True)
+            raise _save_failure(error, directory) from error
         # Older vectors, and any a crashed save left, belong to no manifest now.
         for stale in directory.glob("vectors*.faiss"):
             if stale != target:
                 stale.unlink(missing_ok=True)
         return target
+
+
+def _save_failure(error: OSError | RuntimeError, directory: Path) -> WriteFailure:
+    if isinstance(error, OSError):
+        return write_failure(error, directory)
+    # FAISS reports a failed write as a RuntimeError whose text holds the C library's reason.
+    reason = str(error).strip().splitlines()[-1] if str(error).strip() else "write failed"
+    return WriteFailure(
+        f"cannot write the search index in {directory} ({reason}); the previous index stays in "
+        "use: free some space or make it writable, then run `speechgraph index`"
+    )
 
 
 def read_manifest(directory: Path) -> Manifest | None:
@@ -280,12 +301,40 @@ def load_index(
 
     Raises IndexOutOfDate naming what differs and the command that rebuilds it.
     """
-    manifest = read_manifest(directory)
-    if manifest is not None and not vectors_path(directory, manifest).is_file():
-        # A save may have swapped the manifest and dropped our vectors since we read it.
+    for _attempt in range(_LOAD_ATTEMPTS):
         manifest = read_manifest(directory)
-    if manifest is None or not vectors_path(directory, manifest).is_file():
-        raise IndexOutOfDate(f"no search index in {directory}: run `{REBUILD_COMMAND}`")
+        if manifest is None:
+            raise IndexOutOfDate(f"no search index in {directory}: run `{REBUILD_COMMAND}`")
+        if not vectors_path(directory, manifest).is_file():
+            if _is_replaced(directory, manifest):
+                continue  # a save swapped the manifest and dropped our vectors since we read it
+            raise IndexOutOfDate(f"no search index in {directory}: run `{REBUILD_COMMAND}`")
+        _check_manifest(directory, manifest, fingerprint, catalogue_version)
+        try:
+            faiss_index = faiss.read_index(str(vectors_path(directory, manifest)))
+        except RuntimeError:
+            if _is_replaced(directory, manifest):
+                continue  # a save swapped in another index between our reads: read that one
+            raise IndexOutOfDate(
+                f"the search index file in {directory} is unreadable: "
+                f"run `{REBUILD_COMMAND} --rebuild`"
+            ) from None
+        return _checked_index(directory, manifest, faiss_index)
+    raise IndexOutOfDate(
+        f"the search index in {directory} kept changing while it was read: try again, or stop "
+        "the process that keeps rewriting it"
+    )
+
+
+def _is_replaced(directory: Path, manifest: Manifest) -> bool:
+    current = read_manifest(directory)
+    return current is not None and current.vectors_file != manifest.vectors_file
+
+
+def _check_manifest(
+    directory: Path, manifest: Manifest, fingerprint: str | None, catalogue_version: int | None
+) -> None:
+    """Raise IndexOutOfDate when `manifest` is for another model or catalogue version."""
     if fingerprint is not None and manifest.fingerprint != fingerprint:
         raise IndexOutOfDate(
             f"the search index in {directory} was built with model {manifest.fingerprint}, "
@@ -296,12 +345,9 @@ def load_index(
             f"the search index is for catalogue version {manifest.catalogue_version} but the "
             f"catalogue is at version {catalogue_version}: run `{REBUILD_COMMAND}`"
         )
-    try:
-        faiss_index = faiss.read_index(str(vectors_path(directory, manifest)))
-    except RuntimeError:
-        raise IndexOutOfDate(
-            f"the search index file in {directory} is unreadable: run `{REBUILD_COMMAND} --rebuild`"
-        ) from None
+
+
+def _checked_index(directory: Path, manifest: Manifest, faiss_index: Any) -> VectorIndex:
     problem = _shape_problem(faiss_index, manifest)
     if problem is not None:
         raise IndexOutOfDate(

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from speechgraph.files import atomic_write_text
+from speechgraph.files import atomic_write_text, is_writable_directory, warn_once
 from speechgraph.search.encoder import (
     Encoder,
     LazyEncoder,
@@ -166,7 +166,13 @@ def _onnxruntime_errors() -> tuple[type[Exception], ...]:
 
 
 def _discard_broken(directory: Path, error: Exception) -> None:
-    log.warning("the ONNX export in %s is broken (%s): removing it", directory, error)
+    warn_once(
+        log,
+        f"onnx-broken:{directory}",
+        "the ONNX export in %s is broken (%s): removing it",
+        directory,
+        error,
+    )
     shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -197,7 +203,13 @@ def export_onnx(encoder: TorchEncoder, cache_dir: Path) -> OnnxEncoder | None:
         _write_export(encoder, shape, directory)
     except (ImportError, OSError) as error:
         # The environment (a missing package, a full disk), not the model: try again next time.
-        log.warning("ONNX export of %s failed (%s); queries use torch", encoder.name, error)
+        warn_once(
+            log,
+            "onnx-export",
+            "ONNX export of %s failed (%s); queries use torch",
+            encoder.name,
+            error,
+        )
         shutil.rmtree(directory, ignore_errors=True)
         return None
     except model_errors as error:
@@ -368,5 +380,9 @@ def load_query_encoder(model: str, cache_dir: Path) -> Encoder:
     encoder = load_encoder(model, cache_dir)
     if export_record(cache_dir, encoder.fingerprint) is not None:
         return encoder  # this model is known not to export
+    if not is_writable_directory(cache_dir):
+        # A read-only copy of the data directory: queries use torch, as they would without it.
+        log.debug("no ONNX export: %s is not writable", cache_dir)
+        return encoder
     exported = export_onnx(encoder, cache_dir)
     return exported if exported is not None else encoder

@@ -14,6 +14,7 @@ from speechgraph.clients.bulk_filter import RecordFilter, parse_day
 from speechgraph.clients.oai import HarvestedRecord, OaiHarvester
 from speechgraph.config import Settings
 from speechgraph.update.batches import BATCH_SIZE, BatchReport, BatchWriter, Progress
+from speechgraph.update.lock import DEFAULT_WAIT, Announce, busy_timeout, writer_lock
 
 DEFAULT_SETS = ("cs", "eess")  # where speech and audio papers are listed
 
@@ -28,39 +29,46 @@ def harvest_updates(
     progress: Progress | None = None,
     client: OaiHarvester | None = None,
     batch_size: int = BATCH_SIZE,
+    wait: float = DEFAULT_WAIT,
+    announce: Announce | None = None,
 ) -> BatchReport:
     """Harvest `sets` from `from_date` (default: the day of the last harvest's latest
     datestamp, so nothing is missed) to `until`, keeping the records `categories` selects (as
-    for `import`). Deleted records are counted as skipped."""
+    for `import`). Deleted records are counted as skipped. Holds the writer lock as `refresh`
+    does (`wait`, `announce`; WriterBusy, WriteFailure)."""
     chosen = RecordFilter.parse(categories)
     report = BatchReport()
-    store = open_catalogue(settings)
-    own_client = client is None
-    client = client or OaiHarvester.from_settings(settings)
-    try:
-        start = parse_day(from_date, "--from", last=False) if from_date else _resume_day(store)
-        end = parse_day(until, "--until", last=True) if until else None
-        writer = BatchWriter(settings, store, report, batch_size)
-        latest = start
-        for set_spec in sets:
-            for harvested in client.harvest(set_spec=set_spec, from_date=start, until=end):
-                latest = _count(harvested, chosen, writer, report, latest)
-                if progress is not None and report.read % 500 == 0:
-                    progress("harvest", report.read, 0)
-        writer.finish(
-            "harvest",
-            {
-                "sets": list(sets),
-                "from": start.isoformat() if start else None,
-                "until": end.isoformat() if end else None,
-                "datestamp": latest.isoformat() if latest else None,
-            },
-        )
-    finally:
-        if own_client:
-            client.close()
-        store.dispose()
+    with writer_lock(settings, wait=wait, announce=announce):
+        store = open_catalogue(settings, busy_timeout=busy_timeout(wait))
+        own_client = client is None
+        client = client or OaiHarvester.from_settings(settings)
+        try:
+            start = parse_day(from_date, "--from", last=False) if from_date else _resume_day(store)
+            end = parse_day(until, "--until", last=True) if until else None
+            writer = BatchWriter(settings, store, report, batch_size)
+            latest = start
+            for set_spec in sets:
+                for harvested in client.harvest(set_spec=set_spec, from_date=start, until=end):
+                    latest = _count(harvested, chosen, writer, report, latest)
+                    if progress is not None and report.read % 500 == 0:
+                        progress("harvest", report.read, 0)
+            writer.finish("harvest", _details(sets, start, end, latest))
+        finally:
+            if own_client:
+                client.close()
+            store.dispose()
     return report
+
+
+def _details(
+    sets: tuple[str, ...], start: date | None, end: date | None, latest: date | None
+) -> dict[str, object]:
+    return {
+        "sets": list(sets),
+        "from": start.isoformat() if start else None,
+        "until": end.isoformat() if end else None,
+        "datestamp": latest.isoformat() if latest else None,
+    }
 
 
 def _count(

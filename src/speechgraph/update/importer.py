@@ -6,6 +6,7 @@ counted and skipped, never fatal; a rerun of the same file writes nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from speechgraph.clients.bulk import BadLine, BulkSource, open_bulk
 from speechgraph.clients.bulk_filter import RecordFilter
 from speechgraph.config import Settings
 from speechgraph.update.batches import BATCH_SIZE, BatchReport, BatchWriter, Progress
+from speechgraph.update.lock import DEFAULT_WAIT, Announce, busy_timeout, writer_lock
 
 
 def import_metadata(
@@ -27,35 +29,39 @@ def import_metadata(
     until: str | None = None,
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
+    wait: float = DEFAULT_WAIT,
+    announce: Announce | None = None,
 ) -> BatchReport:
     """Import every path; returns the counts. Every file and the filter are checked before
-    anything is written (ImportFileError / ImportFilterError otherwise)."""
+    anything is written (ImportFileError / ImportFilterError otherwise), then the writer lock
+    is taken as for `refresh` (`wait`, `announce`; WriterBusy, WriteFailure)."""
     chosen = RecordFilter.parse(categories, since, until)
     sources = [open_bulk(path, format) for path in paths]
     report = BatchReport()
-    store = open_catalogue(settings)
-    try:
+    with ExitStack() as opened:
+        for source in sources:
+            opened.enter_context(source)
+        opened.enter_context(writer_lock(settings, wait=wait, announce=announce))
+        store = open_catalogue(settings, busy_timeout=busy_timeout(wait))
+        opened.callback(store.dispose)
         done_before = imported_files(store)
         writer = BatchWriter(settings, store, report, batch_size)
         total = sum(source.total_bytes or 0 for source in sources)
         done = 0
         for source in sources:
-            with source:
-                key = file_key(source.path, chosen)
-                if key in done_before:
-                    report.add_counts(done_before[key], already=True)
-                else:
-                    before = report.counts()
-                    _import_file(source, chosen, writer, report, progress, done, total)
-                    writer.flush()
-                    writer.remember_file(key, before)
-                done += source.total_bytes or 0
+            key = file_key(source.path, chosen)
+            if key in done_before:
+                report.add_counts(done_before[key], already=True)
+            else:
+                before = report.counts()
+                _import_file(source, chosen, writer, report, progress, done, total)
+                writer.flush()
+                writer.remember_file(key, before)
+            done += source.total_bytes or 0
         writer.finish(
             "import",
             {"files": [str(Path(path)) for path in paths], "filter": chosen.categories.describe()},
         )
-    finally:
-        store.dispose()
     return report
 
 

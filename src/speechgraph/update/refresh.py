@@ -19,7 +19,7 @@ from speechgraph.catalogue.writes import Writer
 from speechgraph.clients.arxiv import FetchResult
 from speechgraph.clients.citations import CitationResult
 from speechgraph.config import Settings
-from speechgraph.errors import ConfigError, ReadingListError, SpeechgraphError
+from speechgraph.errors import ConfigError, ReadingListError, SpeechgraphError, WriteFailure
 from speechgraph.knowledge.resolve import Resolver, TitleSearcher, unresolved_entry
 from speechgraph.lists.registry import (
     ListSource,
@@ -29,6 +29,7 @@ from speechgraph.lists.registry import (
     source_from_argument,
 )
 from speechgraph.records import ARXIV, PaperRecord, ParsedList, ResolvedList
+from speechgraph.update.lock import DEFAULT_WAIT, Announce, busy_timeout, writer_lock
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +104,10 @@ class RefreshReport:
             "seconds": round(self.seconds, 2),
         }
 
+    def listed_papers(self) -> list[str]:
+        """The papers the lists bring that are in the catalogue: written now or before."""
+        return list(dict.fromkeys([*self.new, *self.updated, *self.unchanged]))
+
     def exit_code(self) -> int:
         """0 when every linked arXiv paper is in the catalogue, 3 when some could not be
         catalogued (unresolved text citations and other links never count)."""
@@ -140,59 +145,66 @@ def refresh_catalogue(
     arxiv_client: MetadataSource | None = None,
     citation_client: CitationSource | None = None,
     snapshot: Snapshot | None = None,
+    wait: float = DEFAULT_WAIT,
+    announce: Announce | None = None,
 ) -> RefreshReport:
     """Bring the catalogue up to date with the lists. All catalogue writes are one transaction:
-    any error before the commit leaves the previous catalogue exactly as it was."""
+    any error before the commit leaves the previous catalogue exactly as it was.
+
+    Holds the writer lock throughout (`update.lock`): while another writer holds it, says so
+    through `announce` and waits up to `wait` seconds (WriterBusy after that); WriteFailure
+    when the data directory cannot be written."""
     started = time.monotonic()
-    show = progress or _no_progress
-    report = RefreshReport(mode="offline" if offline else "online")
-    if snapshot is None and (offline or settings.snapshot_file.exists()):
-        snapshot = load_snapshot(settings.snapshot_file)
-    if list_name is not None and len(extra_lists) != 1:
-        raise ConfigError("--name names one list: give exactly one --list with it")
-    extra = [source_from_argument(argument, list_name) for argument in extra_lists]
-    lists = load_lists(
-        load_sources(settings),
-        extra,
-        offline=offline,
-        timeout=settings.http_timeout,
-        max_list_mb=settings.max_list_mb,
-        fallback=_snapshot_fallback(snapshot),
-    )
-    store = open_catalogue(settings)
-    try:
-        existing = stored_papers(store)
-        resolver = Resolver(
-            snapshot,
-            [(paper.id, paper.title, paper.aliases) for paper in existing.values()],
-            title_search_resolutions(store),
-            curated=settings.curation,
+    with writer_lock(settings, wait=wait, announce=announce):
+        show = progress or _no_progress
+        report = RefreshReport(mode="offline" if offline else "online")
+        if snapshot is None and (offline or settings.snapshot_file.exists()):
+            snapshot = load_snapshot(settings.snapshot_file)
+        if list_name is not None and len(extra_lists) != 1:
+            raise ConfigError("--name names one list: give exactly one --list with it")
+        extra = [source_from_argument(argument, list_name) for argument in extra_lists]
+        lists = load_lists(
+            load_sources(settings),
+            extra,
+            offline=offline,
+            timeout=settings.http_timeout,
+            max_list_mb=settings.max_list_mb,
+            fallback=_snapshot_fallback(snapshot),
         )
-        if offline:
-            records = _records_from_snapshot(resolver, lists, existing, report)
-        else:
-            records = _records_from_arxiv(
-                settings, resolver, lists, existing, report, full=full, client=arxiv_client,
-                progress=show,
-            )  # fmt: skip
-        citation_result = None
-        if citations and not offline:
-            citation_result = _fetch_citations(
-                settings, records, existing, report, client=citation_client, progress=show
+        store = open_catalogue(settings, busy_timeout=busy_timeout(wait))
+        try:
+            existing = stored_papers(store)
+            resolver = Resolver(
+                snapshot,
+                [(paper.id, paper.title, paper.aliases) for paper in existing.values()],
+                title_search_resolutions(store),
+                curated=settings.curation,
             )
-        with store.writing() as writer:
-            _write_catalogue(writer, lists, records, resolver, snapshot, existing, report, show)
-            if citation_result is not None:
-                _write_citations(writer, citation_result, report)
-            writer.bump_catalogue_version()
-            report.seconds = time.monotonic() - started
-            writer.record_refresh(report.mode, report.to_json()["counts"])
-        if update_index:
-            _update_index(settings, store, report, show, [*report.new, *report.updated])
-    finally:
-        store.dispose()
-    report.seconds = time.monotonic() - started
-    return report
+            if offline:
+                records = _records_from_snapshot(resolver, lists, existing, report)
+            else:
+                records = _records_from_arxiv(
+                    settings, resolver, lists, existing, report, full=full, client=arxiv_client,
+                    progress=show,
+                )  # fmt: skip
+            citation_result = None
+            if citations and not offline:
+                citation_result = _fetch_citations(
+                    settings, records, existing, report, client=citation_client, progress=show
+                )
+            with store.writing() as writer:
+                _write_catalogue(writer, lists, records, resolver, snapshot, existing, report, show)
+                if citation_result is not None:
+                    _write_citations(writer, citation_result, report)
+                writer.bump_catalogue_version()
+                report.seconds = time.monotonic() - started
+                writer.record_refresh(report.mode, report.to_json()["counts"])
+            if update_index:
+                _update_index(settings, store, report, show, report.listed_papers())
+        finally:
+            store.dispose()
+        report.seconds = time.monotonic() - started
+        return report
 
 
 def _snapshot_fallback(
@@ -356,19 +368,22 @@ def _write_citations(writer: Writer, result: CitationResult, report: RefreshRepo
 
 
 def _update_index(
-    settings: Settings, store: Store, report: RefreshReport, show: Progress, written: list[str]
+    settings: Settings, store: Store, report: RefreshReport, show: Progress, listed: list[str]
 ) -> None:
-    """Bring the keyword index up to date and embed the papers this refresh wrote (papers
-    imported or harvested earlier wait for `speechgraph index`); a failure here leaves the
-    catalogue as committed."""
+    """Bring the keyword index up to date and embed the lists' papers that lack a current
+    vector: those this refresh wrote, and those an interrupted refresh stored but never
+    embedded (papers imported or harvested for the field alone wait for `speechgraph index`).
+    A failure here leaves the catalogue as committed."""
     from speechgraph.search.indexing import sync_index
     from speechgraph.update.derive import sync_knowledge
     from speechgraph.update.topics import sync_topics
 
     try:
-        report.index = sync_index(settings, store, progress=show, only=written)
+        report.index = sync_index(settings, store, progress=show, only=listed)
         report.index["knowledge"] = sync_knowledge(settings, show)
         if report.index["papers"] <= TOPICS_IN_REFRESH:  # a large field's wait for `index`
             report.index["topics"] = sync_topics(settings, store)
+    except WriteFailure:
+        raise  # the catalogue is committed; the message says how to bring the index up
     except SpeechgraphError as error:
         report.warnings.append(f"search index not updated: {error}")
