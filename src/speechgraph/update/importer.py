@@ -85,7 +85,7 @@ def _import_file(
         if not chosen.accepts(record):
             report.skipped += 1
             continue
-        writer.add(replace(record, source="import"))
+        writer.add(record if record.source == "import" else replace(record, source="import"))
         if progress is not None and count % 1000 == 0:
             progress(
                 "import MB", (done_before + source.bytes_read) // 1_000_000, total // 1_000_000
