@@ -20,7 +20,7 @@ from speechgraph.catalogue.store import Store
 from speechgraph.config import Settings
 from speechgraph.records import PaperRecord
 from speechgraph.search.index import read_manifest
-from speechgraph.search.indexing import sync_keywords
+from speechgraph.search.indexing import KeywordFollower, sync_keywords
 
 BATCH_SIZE = 2000
 MAX_BAD_LINES = 100
@@ -108,6 +108,9 @@ class BatchWriter:
         self.batch_size = batch_size
         self.pending: list[PaperRecord] = []
         self.author_ids: dict[str, int] = {}
+        # A current keyword index takes each batch's documents as it is written (no read-back).
+        sync_keywords(settings, store, catalogue_version(store))
+        self.keywords = KeywordFollower(settings)
 
     def add(self, record: PaperRecord) -> None:
         self.pending.append(record)
@@ -118,7 +121,9 @@ class BatchWriter:
         if not self.pending:
             return
         with self.store.writing() as writer:
-            outcome = upsert_records(writer, self.pending, self.author_ids)
+            outcome = upsert_records(writer, self.pending, self.author_ids, documents=True)
+        if outcome.documents:
+            self.keywords.follow(outcome.documents, writer.version)
         self.report.imported += len(outcome.new)
         self.report.updated += len(outcome.updated)
         self.report.unchanged += len(outcome.unchanged)
@@ -135,6 +140,7 @@ class BatchWriter:
         """Write what is left, record the run (`last_import` or `last_harvest`), bring the
         keyword index up to date and count the papers that wait for a vector."""
         self.flush()
+        self.keywords.close()
         report = self.report
         report.seconds = time.monotonic() - report.started
         with self.store.writing() as writer:
