@@ -28,6 +28,7 @@ from speechgraph.catalogue.schema import (
     PaperOrigin,
     ReadingList,
 )
+from speechgraph.catalogue.status import status_counts
 from speechgraph.catalogue.store import Store
 from speechgraph.catalogue.writes import ORIGINS, get_meta
 from speechgraph.errors import CatalogueEmpty, PaperNotFound, SearchInputError
@@ -480,44 +481,14 @@ def catalogue_stats(store: Store) -> dict[str, Any]:
 
 
 def catalogue_status(store: Store) -> dict[str, Any]:
-    """Where the catalogue stands, in a few counting statements: papers, listed papers, papers
-    with an abstract, papers by origin, reading lists, the last import and harvest."""
-    with store.reading() as session:
-
-        def count(query: Any) -> int:
-            return int(session.exec(query).one())
-
-        real = Paper.is_stub == False  # noqa: E712
-        by_origin = dict(
-            session.exec(
-                select(PaperOrigin.origin, func.count()).group_by(col(PaperOrigin.origin))
-            ).all()
-        )
-        listed = count(
-            select(func.count(func.distinct(models.Mention.paper_id))).where(
-                col(models.Mention.paper_id).is_not(None)
-            )
-        )
-        by_origin["list"] = listed
-        return {
-            "papers": count(select(func.count()).select_from(Paper).where(real)),
-            "listed": listed,
-            "with_abstract": count(
-                select(func.count())
-                .select_from(Paper)
-                .where(real, col(Paper.abstract).is_not(None))
-            ),
-            "by_origin": {origin: by_origin.get(origin, 0) for origin in ("list", *ORIGINS)},
-            "lists": count(select(func.count()).select_from(ReadingList)),
-            "last_import": _json_meta(session, "last_import"),
-            "last_harvest": _json_meta(session, "last_harvest"),
-            "catalogue_version": int(get_meta(session, "catalogue_version") or 0),
-        }
-
-
-def _json_meta(session: Session, key: str) -> Any:
-    value = get_meta(session, key)
-    return json.loads(value) if value else None
+    """Where the catalogue stands, in a few counting statements (`status.status_counts`):
+    papers, listed papers, papers with an abstract, papers by origin, reading lists, the last
+    import and harvest."""
+    connection = store.engine.raw_connection()
+    try:
+        return status_counts(connection)
+    finally:
+        connection.close()
 
 
 def listed_among(store: Store, ids: Collection[str]) -> set[str]:

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from speechgraph.cli.common import opened_store, print_json, progress_bars, settings_of
+from speechgraph.cli.common import print_json, progress_bars, settings_of
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON instead of text")]
 CATEGORY_HELP = (
@@ -109,10 +109,9 @@ def harvest(
 def status(ctx: typer.Context, json_output: JsonFlag = False) -> None:
     """Where the catalogue stands: papers, listed papers, abstracts, vectors, origins, lists,
     the last import and harvest."""
-    from speechgraph.views.catalogue import catalogue_status_view
+    from speechgraph.views.status import catalogue_status_view
 
-    with opened_store(ctx) as store:
-        view = catalogue_status_view(settings_of(ctx), store)
+    view = catalogue_status_view(settings_of(ctx))
     if json_output:
         print_json(view)
         return

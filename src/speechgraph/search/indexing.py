@@ -9,24 +9,15 @@ nothing and leave the rest to `speechgraph index`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Collection, Iterable
 from typing import Any
 
 import numpy as np
 
-from speechgraph.catalogue.keywords import (
-    KeywordDocument,
-    build_keyword_index,
-    iter_documents,
-    keyword_index_version,
-    update_keyword_index,
-)
 from speechgraph.catalogue.queries import (
     EMPTY_CATALOGUE,
     catalogue_version,
     iter_papers,
-    last_removal,
     load_papers,
     paper_ids,
 )
@@ -46,6 +37,7 @@ from speechgraph.search.index import (
     load_index,
     read_manifest,
 )
+from speechgraph.search.keyword_sync import sync_keywords
 
 log = logging.getLogger(__name__)
 
@@ -80,65 +72,6 @@ def sync_index(
     if summary["embedded"]:
         vectors.ensure_onnx_export()
     return summary
-
-
-def sync_keywords(settings: Settings, store: Store, version: int, *, rebuild: bool = False) -> bool:
-    """Bring the keyword index to catalogue `version`; False when it already was."""
-    directory = settings.index_dir
-    stamp = keyword_index_version(directory)
-    if stamp == version and not rebuild:
-        return False
-    if stamp is None or rebuild or stamp > version:
-        build_keyword_index(directory, iter_documents(store), version)
-        return True
-    removed: Collection[str] = ()
-    if last_removal(store) > stamp:
-        from speechgraph.catalogue.keywords import KeywordIndex
-
-        index = KeywordIndex(directory)
-        try:
-            removed = index.ids() - paper_ids(store)
-        finally:
-            index.close()
-    update_keyword_index(directory, iter_documents(store, changed_since=stamp), removed, version)
-    return True
-
-
-def follow_keywords(settings: Settings, documents: Iterable[KeywordDocument], version: int) -> bool:
-    """Add the documents of one write (catalogue `version`) to a keyword index that reflected
-    the version before it; False (nothing written) when the index was elsewhere, which the next
-    `sync_keywords` catches up on."""
-    if keyword_index_version(settings.index_dir) is None:
-        return False
-    return update_keyword_index(settings.index_dir, documents, (), version, if_at=version - 1)
-
-
-class KeywordFollower:
-    """Takes each write's keyword documents into the keyword index (`follow_keywords`) on a
-    thread of its own, in order, while the writer goes on with its next batch: SQLite works
-    outside the GIL, so the two overlap. At most one write waits, so memory stays flat; an
-    error of the thread is raised by the next `follow` or by `close`."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="keyword-index")
-        self._pending: Future[bool] | None = None
-
-    def follow(self, documents: Sequence[KeywordDocument], version: int) -> None:
-        self._wait()
-        self._pending = self._thread.submit(follow_keywords, self.settings, documents, version)
-
-    def close(self) -> None:
-        """Wait for the last write; raises its error, if any."""
-        try:
-            self._wait()
-        finally:
-            self._thread.shutdown()
-
-    def _wait(self) -> None:
-        pending, self._pending = self._pending, None
-        if pending is not None:
-            pending.result()
 
 
 def _summary(

@@ -16,11 +16,12 @@ from typing import Any
 
 from speechgraph.catalogue.batch import upsert_records
 from speechgraph.catalogue.queries import catalogue_version, paper_count
+from speechgraph.catalogue.status import remember_counts
 from speechgraph.catalogue.store import Store
 from speechgraph.config import Settings
 from speechgraph.records import PaperRecord
-from speechgraph.search.index import read_manifest
-from speechgraph.search.indexing import KeywordFollower, sync_keywords
+from speechgraph.search.keyword_sync import KeywordFollower, sync_keywords
+from speechgraph.search.manifest import vector_count
 
 BATCH_SIZE = 2000
 MAX_BAD_LINES = 100
@@ -150,8 +151,8 @@ class BatchWriter:
                 **report.counts(),
             }
             writer.set_meta(f"last_{event}", json.dumps(record, sort_keys=True))
+            remember_counts(writer)
         sync_keywords(self.settings, self.store, catalogue_version(self.store))
-        manifest = read_manifest(self.settings.index_dir)
-        indexed = manifest.count if manifest is not None else 0
+        indexed = vector_count(self.settings.index_dir)
         report.without_vector = max(0, paper_count(self.store) - indexed)
         report.seconds = time.monotonic() - report.started
