@@ -113,3 +113,17 @@ def test_a_manifest_is_counted_from_its_head_or_whole(tmp_path: Path) -> None:
     (tmp_path / "manifest.json").write_text("{broken")
     assert vector_count(tmp_path) == 0
     assert vector_count(tmp_path / "nowhere") == 0
+
+
+def test_a_keyword_search_works_before_any_vector_index(tmp_path: Path) -> None:
+    """An import leaves no vector index; `search --mode lexical` answers from the keyword index
+    alone and says how many papers wait for a vector, and hybrid search asks for `index`."""
+    settings = make_settings(tmp_path / "data")
+    import_metadata(settings, [SEED_PAPERS], categories="all")
+    base = ["--data-dir", str(settings.data_dir), "search", "speaker verification"]
+    result = CliRunner().invoke(app, [*base, "--mode", "lexical", "--json"])
+    assert result.exit_code == 0, result.stderr
+    found = json.loads(result.stdout)
+    assert found["results"] and "no vector yet" in found["notes"][0]
+    result = CliRunner().invoke(app, base)
+    assert result.exit_code == 1 and "speechgraph index" in result.stderr

@@ -30,6 +30,7 @@ from speechgraph.search import encoder as embed
 from speechgraph.search import onnx as embed_onnx
 from speechgraph.search.index import VectorIndex, load_index
 from speechgraph.search.lexical import is_only_common_words, query_terms
+from speechgraph.search.manifest import vector_count
 
 log = logging.getLogger(__name__)
 
@@ -126,21 +127,27 @@ class Searcher:
     """
 
     def __init__(
-        self, settings: Settings, store: Store | None = None, encoder: embed.Encoder | None = None
+        self,
+        settings: Settings,
+        store: Store | None = None,
+        encoder: embed.Encoder | None = None,
+        *,
+        load_vectors: bool = True,
     ) -> None:
+        """Without `load_vectors` the vector index is read on first use only, so that a keyword
+        search (the CLI's `--mode lexical`) never reads it and works before `index` ran."""
         self.settings = settings
         self._owns_store = store is None
         self.store = store or open_db(settings.db_url)
         self._lock = threading.RLock()
         self._encoder = encoder
+        self._index: VectorIndex | None = None
         self._cards: dict[str, Hit] = {}
         try:
             require_papers(self.store)
             self.catalogue_version = catalogue_version(self.store)
-            fingerprint = embed.model_fingerprint(settings.model, settings.cache_dir)
-            # An index behind the catalogue still serves: papers written since are found by
-            # keywords only (or not yet), and `notes` says so.
-            self.index: VectorIndex = load_index(settings.index_dir, fingerprint=fingerprint)
+            if load_vectors:
+                self._index = self.index
             self.lexical = KeywordIndex(settings.index_dir)
             self.notes = self._freshness_notes()
         except BaseException:
@@ -151,9 +158,20 @@ class Searcher:
     def __enter__(self) -> Searcher:
         return self
 
+    @property
+    def index(self) -> VectorIndex:
+        """The vector index, read on first use (a keyword search never reads it). An index
+        behind the catalogue still serves: papers written since are found by keywords only
+        (or not yet), and `notes` says so. Raises IndexOutOfDate when there is none."""
+        with self._lock:
+            if self._index is None:
+                fingerprint = embed.model_fingerprint(self.settings.model, self.settings.cache_dir)
+                self._index = load_index(self.settings.index_dir, fingerprint=fingerprint)
+            return self._index
+
     def _freshness_notes(self) -> list[str]:
         notes = []
-        without = max(0, paper_count(self.store) - len(self.index))
+        without = max(0, paper_count(self.store) - vector_count(self.settings.index_dir))
         if without:
             noun = "paper has" if without == 1 else "papers have"
             notes.append(
