@@ -141,3 +141,36 @@ def test_records_the_standard_parser_alone_reads_are_read_the_same(tmp_path: Pat
         "NaN elsewhere",
         "A line with a byte order mark",
     ]
+
+
+def test_a_copy_of_an_imported_file_is_skipped_and_new_bytes_are_compared(
+    tmp_path: Path,
+) -> None:
+    """A file imported whole is known by its bytes as well as its path: a copy reads nothing.
+    The same records in other bytes are read, found unchanged by their digests and not
+    written."""
+    settings = make_settings(tmp_path / "data")
+    source = tmp_path / "corpus.jsonl"
+    with gzip.open(CORPUS, "rt", encoding="utf-8") as lines:
+        source.write_text("".join(line for _, line in zip(range(200), lines, strict=False)))
+    first = import_metadata(settings, [source], categories="all")
+    copy = tmp_path / "elsewhere" / "copy.jsonl"
+    copy.parent.mkdir()
+    copy.write_bytes(source.read_bytes())
+    again = import_metadata(settings, [copy], categories="all")
+    assert (again.already_imported, again.unchanged, again.imported) == (1, first.imported, 0)
+    store = open_db(settings.db_url)
+    version = catalogue_version(store)
+    store.dispose()
+    reordered = tmp_path / "reordered.jsonl"
+    reordered.write_text("".join(reversed(source.read_text().splitlines(keepends=True))))
+    third = import_metadata(settings, [reordered], categories="all")
+    assert (third.already_imported, third.unchanged, third.imported, third.updated) == (
+        0,
+        first.imported,
+        0,
+        0,
+    )
+    store = open_db(settings.db_url)
+    assert catalogue_version(store) == version  # nothing was written
+    store.dispose()
