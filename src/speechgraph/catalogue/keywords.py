@@ -164,6 +164,7 @@ def update_keyword_index(
     with closing(sqlite3.connect(path, timeout=60)) as connection, connection:
         # Derived data in WAL mode: NORMAL never corrupts it, and it can always be rebuilt.
         connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA cache_size=-32768")  # FTS5 merges reread its segments
         connection.execute("BEGIN IMMEDIATE")  # the version read below is the one written over
         if if_at is not None and _stamped(connection) != if_at:
             return False
