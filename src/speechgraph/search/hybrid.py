@@ -8,7 +8,7 @@ import logging
 import threading
 from dataclasses import dataclass, field, replace
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from speechgraph.catalogue.keywords import KeywordIndex
 from speechgraph.catalogue.queries import (
@@ -26,11 +26,12 @@ from speechgraph.catalogue.store import Store, open_db
 from speechgraph.config import Settings
 from speechgraph.errors import IndexOutOfDate, PaperNotFound, SearchInputError
 from speechgraph.records import summary_label
-from speechgraph.search import encoder as embed
-from speechgraph.search import onnx as embed_onnx
-from speechgraph.search.index import VectorIndex, load_index
 from speechgraph.search.lexical import is_only_common_words, query_terms
 from speechgraph.search.manifest import vector_count
+
+if TYPE_CHECKING:  # numpy, FAISS and ONNX Runtime load with the vectors, on first use
+    from speechgraph.search.encoder import Encoder
+    from speechgraph.search.index import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,7 @@ class Searcher:
         self,
         settings: Settings,
         store: Store | None = None,
-        encoder: embed.Encoder | None = None,
+        encoder: Encoder | None = None,
         *,
         load_vectors: bool = True,
     ) -> None:
@@ -165,7 +166,10 @@ class Searcher:
         (or not yet), and `notes` says so. Raises IndexOutOfDate when there is none."""
         with self._lock:
             if self._index is None:
-                fingerprint = embed.model_fingerprint(self.settings.model, self.settings.cache_dir)
+                from speechgraph.search.encoder import model_fingerprint
+                from speechgraph.search.index import load_index
+
+                fingerprint = model_fingerprint(self.settings.model, self.settings.cache_dir)
                 self._index = load_index(self.settings.index_dir, fingerprint=fingerprint)
             return self._index
 
@@ -194,12 +198,12 @@ class Searcher:
         self.close()
 
     @property
-    def encoder(self) -> embed.Encoder:
+    def encoder(self) -> Encoder:
         with self._lock:
             if self._encoder is None:
-                self._encoder = embed_onnx.load_query_encoder(
-                    self.settings.model, self.settings.cache_dir
-                )
+                from speechgraph.search.onnx import load_query_encoder
+
+                self._encoder = load_query_encoder(self.settings.model, self.settings.cache_dir)
             return self._encoder
 
     def close(self) -> None:
