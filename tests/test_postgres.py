@@ -6,6 +6,7 @@ A throwaway cluster is created with the server binaries of Debian's `postgresql`
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import shutil
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from conftest import make_settings
+from conftest import SHARED_DIR, make_settings
 from speechgraph.catalogue.queries import catalogue_stats, get_paper, load_papers
 from speechgraph.catalogue.store import open_db
 from speechgraph.cli.app import app
@@ -151,3 +152,39 @@ def test_a_schema_1_catalogue_on_postgresql_is_upgraded(postgres_url: str, tmp_p
     assert upgraded.upgraded_from == 1 and upgraded.backup is None
     upgraded.dispose()
     assert after == before
+
+
+def test_an_import_on_postgresql_matches_sqlite(postgres_url: str, tmp_path: Path) -> None:
+    """Bulk writes go straight to the driver: on PostgreSQL they write what they write on
+    SQLite (papers updated over curated ones, new papers, a rerun that changes nothing)."""
+    from sqlalchemy import create_engine, text
+
+    from speechgraph.update.importer import import_metadata
+
+    server = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with server.connect() as connection:
+        connection.execute(text("DROP DATABASE IF EXISTS field_import"))
+        connection.execute(text("CREATE DATABASE field_import"))
+    server.dispose()
+    corpus = tmp_path / "corpus.jsonl"
+    with gzip.open(SHARED_DIR / "corpus" / "speech-arxiv.jsonl.gz", "rt") as lines:
+        corpus.write_text("".join(line for _, line in zip(range(300), lines, strict=False)))
+    files = [SHARED_DIR / "corpus" / "seed-papers.jsonl", corpus]
+    papers = {}
+    for name, url in (
+        ("postgres", postgres_url.rsplit("/", 1)[0] + "/field_import"),
+        ("sqlite", f"sqlite:///{tmp_path / 'sqlite' / 'speechgraph.db'}"),
+    ):
+        settings = make_settings(tmp_path / name, db_url=url)
+        refresh_catalogue(settings, offline=True, update_index=False)
+        first = import_metadata(settings, files, categories="all", batch_size=100)
+        assert first.updated > 50 and first.imported > 250
+        reordered = tmp_path / f"{name}-reordered.jsonl"  # other bytes: every record is read
+        reordered.write_text("".join(reversed(corpus.read_text().splitlines(keepends=True))))
+        again = import_metadata(settings, [reordered], categories="all")
+        assert again.unchanged == 300 and again.imported == again.updated == 0
+        assert again.already_imported == 0
+        store = open_db(url)
+        papers[name] = [paper.to_json() for paper in load_papers(store)]
+        store.dispose()
+    assert papers["postgres"] == papers["sqlite"]

@@ -45,9 +45,10 @@ from speechgraph.knowledge.names import find_paper
 from speechgraph.search.hybrid import Searcher
 from speechgraph.text import shorten
 from speechgraph.update.topics import topics_report
-from speechgraph.views.catalogue import catalogue_status_view, escape_markdown
+from speechgraph.views.catalogue import escape_markdown
 from speechgraph.views.graph import Drawing
 from speechgraph.views.pickers import FIELD, SCOPES, Matches, paper_matches
+from speechgraph.views.status import catalogue_status_view
 from speechgraph.views.topic_map import (
     TopicMap,
     map_layout,
@@ -245,7 +246,7 @@ def _matches(
 
 @st.cache_data(max_entries=4, show_spinner=False)
 def _status(key: CacheKey, _settings: Settings, _store: Store) -> dict[str, Any]:
-    return {**catalogue_stats(_store), **catalogue_status_view(_settings, _store)}
+    return {**catalogue_stats(_store), **catalogue_status_view(_settings)}
 
 
 @st.cache_data(max_entries=2, show_spinner="Auditing the reading lists…")

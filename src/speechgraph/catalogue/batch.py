@@ -2,45 +2,81 @@
 set-based statements (upsert of the rows, authors, categories, origins) inside the writer's
 transaction. A record whose metadata digest matches the stored one is not touched, so a rerun
 of the same file writes nothing; an older version never replaces a newer one.
+
+The statements go straight to the database driver (`_Statements`): SQLAlchemy's per-row
+processing would cost more than the database's own work on a bulk import.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import col
+import orjson
 
-from speechgraph.catalogue.schema import Author, Paper, PaperAuthor, PaperCategory, PaperOrigin
+from speechgraph.catalogue.keywords import KeywordDocument, keyword_document
+from speechgraph.catalogue.schema import (
+    Author,
+    Mention,
+    Paper,
+    PaperAuthor,
+    PaperCategory,
+    PaperOrigin,
+)
 from speechgraph.catalogue.writes import NEW, ORIGINS, UNCHANGED, UPDATED, Writer
 from speechgraph.records import PaperRecord
+
+_CHUNK = 500  # ids per IN list
+# Authors' ids known from one batch to the next; cleared past this many (memory stays flat).
+MAX_KNOWN_AUTHORS = 200_000
+BULK_CACHE_KIB = 256 * 1024
+
+_PAPER = Paper.__table__.name  # type: ignore[attr-defined]
+_AUTHOR = Author.__table__.name  # type: ignore[attr-defined]
+_PAPER_AUTHOR = PaperAuthor.__table__.name  # type: ignore[attr-defined]
+_PAPER_CATEGORY = PaperCategory.__table__.name  # type: ignore[attr-defined]
+_PAPER_ORIGIN = PaperOrigin.__table__.name  # type: ignore[attr-defined]
+_MENTION = Mention.__table__.name  # type: ignore[attr-defined]
 
 # Columns a record sets; our notes, aliases and curated lists are never touched by a batch.
 _RECORD_COLUMNS = (
     "title", "abstract", "version", "published", "updated", "year", "primary_category", "doi",
-    "journal_ref", "comment", "source", "is_stub", "fetched_at", "changed_in", "record_hash",
+    "journal_ref", "comment", "source", "fetched_at", "changed_in", "record_hash",
 )  # fmt: skip
-_CHUNK = 500  # ids per IN list
+# Metadata fetched live from arXiv keeps "arxiv" as its source, as `Writer.upsert_paper` does.
+_UPSERT_PAPER = (
+    f"INSERT INTO {_PAPER} (id, {', '.join(_RECORD_COLUMNS)}, is_stub, aliases, builds_on, "
+    f"compares_with) VALUES (?, {', '.join('?' * len(_RECORD_COLUMNS))}, FALSE, '[]', '[]', "
+    f"'[]') ON CONFLICT (id) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name in _RECORD_COLUMNS if name != "source")
+    + f", is_stub = FALSE, source = CASE WHEN {_PAPER}.source = 'arxiv' THEN {_PAPER}.source "
+    "ELSE excluded.source END"
+)
+# SQLAlchemy's text form of a DateTime on SQLite, which it parses back.
+_SQLITE_STAMP = "%Y-%m-%d %H:%M:%S.%f"
+
+Recency = tuple[int, date]
 
 
 @dataclass
 class BatchOutcome:
-    """What one batch did, by paper id."""
+    """What one batch did, by paper id; `documents` are the keyword documents of the papers
+    it wrote (when asked for)."""
 
     new: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    documents: list[KeywordDocument] = field(default_factory=list)
 
     def add(self, other: BatchOutcome) -> None:
         self.new += other.new
         self.updated += other.updated
         self.unchanged += other.unchanged
+        self.documents += other.documents
 
 
 def record_digest(record: PaperRecord) -> str:
@@ -50,7 +86,16 @@ def record_digest(record: PaperRecord) -> str:
         _iso(record.published), _iso(record.updated), record.version, record.doi,
         record.journal_ref, record.comment,
     ]  # fmt: skip
-    return hashlib.sha1(json.dumps(facts, ensure_ascii=False).encode("utf-8")).hexdigest()
+    return hashlib.sha1(_json_text(facts)).hexdigest()
+
+
+def _json_text(values: list[Any]) -> bytes:
+    """`json.dumps(values, ensure_ascii=False)` as UTF-8, written by orjson (several times
+    faster): the same escapes, and ", " between items. Digests stored before stay valid."""
+    items = (
+        _json_text(value) if isinstance(value, list) else orjson.dumps(value) for value in values
+    )
+    return b"[" + b", ".join(items) + b"]"
 
 
 def _iso(day: date | None) -> str | None:
@@ -67,16 +112,73 @@ def newest_per_id(records: Sequence[PaperRecord]) -> list[PaperRecord]:
     return list(chosen.values())
 
 
-def _recency(record: PaperRecord) -> tuple[int, date]:
+def _recency(record: PaperRecord) -> Recency:
     return (record.version or 0, record.updated or record.published or date.min)
 
 
+@dataclass
+class _Stored:
+    """What the catalogue holds for an id before the batch."""
+
+    digest: str | None
+    recency: Recency
+    is_stub: bool
+
+
+class _Statements:
+    """Plain SQL run straight on the driver: the same statements on SQLite and PostgreSQL, with
+    the driver's placeholders and the column formats SQLAlchemy reads back."""
+
+    def __init__(self, writer: Writer) -> None:
+        self.connection = writer.session.connection()
+        dialect = self.connection.dialect
+        self.is_sqlite = dialect.name == "sqlite"
+        self.qmark = dialect.paramstyle == "qmark"
+
+    def _sql(self, text: str) -> str:
+        return text if self.qmark else text.replace("?", "%s")
+
+    def run_many(self, text: str, rows: list[tuple[Any, ...]]) -> None:
+        if rows:
+            self.connection.exec_driver_sql(self._sql(text), rows)
+
+    def fetch_in(self, text: str, ids: Sequence[str]) -> Iterable[tuple[Any, ...]]:
+        """Rows of `text`, whose `IN ()` is filled with `ids` chunk by chunk."""
+        for start in range(0, len(ids), _CHUNK):
+            chunk = tuple(ids[start : start + _CHUNK])
+            sql = self._sql(text.replace("IN ()", f"IN ({', '.join('?' * len(chunk))})"))
+            yield from self.connection.exec_driver_sql(sql, chunk).all()
+
+    def run_in(self, text: str, ids: Sequence[str]) -> None:
+        for start in range(0, len(ids), _CHUNK):
+            chunk = tuple(ids[start : start + _CHUNK])
+            sql = self._sql(text.replace("IN ()", f"IN ({', '.join('?' * len(chunk))})"))
+            self.connection.exec_driver_sql(sql, chunk)
+
+    def use_bulk_cache(self) -> None:
+        """Up to 256 MiB of pages for this connection on SQLite: the author name and id indexes
+        of a large field take inserts all over, and misses cost more than the memory."""
+        if self.is_sqlite:
+            self.connection.exec_driver_sql(f"PRAGMA cache_size=-{BULK_CACHE_KIB}")
+
+    def day(self, value: date | None) -> Any:
+        return value.isoformat() if value is not None and self.is_sqlite else value
+
+    def stamp(self, value: datetime) -> Any:
+        return value.strftime(_SQLITE_STAMP) if self.is_sqlite else value
+
+
 def upsert_records(
-    writer: Writer, records: Sequence[PaperRecord], author_ids: dict[str, int] | None = None
+    writer: Writer,
+    records: Sequence[PaperRecord],
+    author_ids: dict[str, int] | None = None,
+    *,
+    documents: bool = False,
 ) -> BatchOutcome:
     """Write a batch of records (`record.source` says their origin) in the writer's
-    transaction; returns which were new, updated and unchanged. `author_ids` (name -> id)
-    carries the authors already known from one batch to the next."""
+    transaction; returns which were new, updated and unchanged, and with `documents` the
+    keyword documents of those written. `author_ids` (name -> id) carries the authors already
+    known from one batch to the next."""
     outcome = BatchOutcome()
     batch = newest_per_id(records)
     if len(batch) < len(records):
@@ -85,148 +187,175 @@ def upsert_records(
         outcome.unchanged += [record.arxiv_id for record in records if id(record) not in kept]
     if not batch:
         return outcome
-    stored = _stored_states(writer, [record.arxiv_id for record in batch])
-    rows, digests = [], {}
-    now = datetime.now(UTC)
+    statements = _Statements(writer)
+    statements.use_bulk_cache()
+    stored = _stored_states(statements, [record.arxiv_id for record in batch])
+    rows = []
+    written: list[PaperRecord] = []
+    now = statements.stamp(datetime.now(UTC))
     for record in batch:
         digest = record_digest(record)
         state = stored.get(record.arxiv_id)
-        if state is not None and (state[0] == digest or _recency(record) < state[1]):
+        if state is not None and _keeps(state, digest, record):
             outcome.unchanged.append(record.arxiv_id)
             continue
-        (outcome.new if state is None else outcome.updated).append(record.arxiv_id)
-        digests[record.arxiv_id] = digest
-        rows.append(_row(record, digest, writer.version, now))
+        is_new = state is None or state.is_stub
+        (outcome.new if is_new else outcome.updated).append(record.arxiv_id)
+        written.append(record)
+        rows.append(_row(statements, record, digest, writer.version, now))
     if not rows:
         return outcome
-    written = [row["id"] for row in rows]
-    by_id = {record.arxiv_id: record for record in batch}
-    _upsert_rows(writer, rows)
-    _replace_authors(writer, written, by_id, {} if author_ids is None else author_ids)
-    _replace_categories(writer, written, by_id)
-    _add_origins(writer, written, by_id)
+    existing = [record.arxiv_id for record in written if record.arxiv_id in stored]
+    statements.run_many(_UPSERT_PAPER, rows)
+    cache = {} if author_ids is None else author_ids
+    _replace_authors(statements, written, existing, cache)
+    _replace_categories(statements, written, existing)
+    _add_origins(statements, written)
+    if documents:
+        outcome.documents = _keyword_documents(statements, written, existing)
     writer.changed = True
     return outcome
 
 
-def _stored_states(
-    writer: Writer, ids: list[str]
-) -> dict[str, tuple[str | None, tuple[int, date]]]:
-    """id -> (stored digest, stored recency) for the ids the catalogue holds (stubs excluded:
-    a record always replaces a citation stub)."""
+def _keeps(state: _Stored, digest: str, record: PaperRecord) -> bool:
+    """Whether the stored paper stays as it is: the same metadata, or a newer version (a
+    citation stub never stays)."""
+    return not state.is_stub and (state.digest == digest or _recency(record) < state.recency)
+
+
+def _stored_states(statements: _Statements, ids: list[str]) -> dict[str, _Stored]:
+    """id -> what the catalogue holds, for the ids it holds (a citation stub is replaced by any
+    record)."""
+    query = (
+        f"SELECT id, record_hash, version, updated, published, is_stub FROM {_PAPER} WHERE id IN ()"
+    )
     found = {}
-    for start in range(0, len(ids), _CHUNK):
-        query = select(
-            Paper.record_hash,
-            Paper.id,
-            Paper.version,
-            Paper.updated,
-            Paper.published,  # type: ignore[arg-type]
-        ).where(col(Paper.id).in_(ids[start : start + _CHUNK]), col(Paper.is_stub).is_(False))
-        rows = writer.session.connection().execute(query).all()
-        for digest, paper_id, version, updated, published in rows:
-            found[paper_id] = (digest, (version or 0, updated or published or date.min))
+    for paper_id, digest, version, updated, published, is_stub in statements.fetch_in(query, ids):
+        day = _as_day(updated) or _as_day(published) or date.min
+        found[paper_id] = _Stored(digest, (version or 0, day), bool(is_stub))
     return found
 
 
-def _row(record: PaperRecord, digest: str, version: int, now: datetime) -> dict[str, Any]:
-    return {
-        "id": record.arxiv_id,
-        "title": record.title,
-        "abstract": record.abstract,
-        "version": record.version,
-        "published": record.published,
-        "updated": record.updated,
-        "year": record.year,
-        "primary_category": record.primary_category or next(iter(record.categories), None),
-        "doi": record.doi.lower() if record.doi else None,
-        "journal_ref": record.journal_ref,
-        "comment": record.comment,
-        "source": record.source,
-        "is_stub": False,
-        "fetched_at": now,
-        "changed_in": version,
-        "record_hash": digest,
-        "aliases": [],
-        "builds_on": [],
-        "compares_with": [],
-    }
+def _as_day(value: date | str | None) -> date | None:
+    """A stored day: a date from PostgreSQL, "YYYY-MM-DD" text from SQLite."""
+    if isinstance(value, str):
+        return date.fromisoformat(value[:10])
+    return value
 
 
-def _insert(writer: Writer, table: Any) -> Any:
-    """The dialect's INSERT, which knows ON CONFLICT (SQLite and PostgreSQL alike)."""
-    dialect = writer.session.get_bind().dialect.name
-    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
-
-
-def _upsert_rows(writer: Writer, rows: list[dict[str, Any]]) -> None:
-    table = Paper.__table__  # type: ignore[attr-defined]
-    statement = _insert(writer, table)
-    update = {name: statement.excluded[name] for name in _RECORD_COLUMNS}
-    # Metadata fetched live from arXiv keeps "arxiv" as its source, as `Writer.upsert_paper` does.
-    update["source"] = case(
-        (table.c.source == "arxiv", table.c.source), else_=statement.excluded["source"]
+def _row(
+    statements: _Statements, record: PaperRecord, digest: str, version: int, now: Any
+) -> tuple[Any, ...]:
+    """The values of `_UPSERT_PAPER`, in `_RECORD_COLUMNS` order after the id."""
+    return (
+        record.arxiv_id,
+        record.title,
+        record.abstract,
+        record.version,
+        statements.day(record.published),
+        statements.day(record.updated),
+        record.year,
+        record.primary_category or next(iter(record.categories), None),
+        record.doi.lower() if record.doi else None,
+        record.journal_ref,
+        record.comment,
+        record.source,
+        now,
+        version,
+        digest,
     )
-    upsert = statement.on_conflict_do_update(index_elements=["id"], set_=update)
-    writer.session.connection().execute(upsert, rows)
 
 
 def _replace_authors(
-    writer: Writer, ids: list[str], by_id: dict[str, PaperRecord], author_id: dict[str, int]
+    statements: _Statements,
+    written: list[PaperRecord],
+    existing: list[str],
+    author_id: dict[str, int],
 ) -> None:
-    connection = writer.session.connection()
-    wanted = {name for paper_id in ids for name in by_id[paper_id].authors}
+    wanted = {name for record in written for name in record.authors}
     names = sorted(wanted - author_id.keys())
-    author_table = Author.__table__  # type: ignore[attr-defined]
-    if names:
-        insert = _insert(writer, author_table).on_conflict_do_nothing(index_elements=["name"])
-        connection.execute(insert, [{"name": name} for name in names])
-    for start in range(0, len(names), _CHUNK):
-        chunk = names[start : start + _CHUNK]
-        query = select(Author.name, Author.id).where(col(Author.name).in_(chunk))  # type: ignore[call-overload]
-        author_id.update((name, number) for name, number in connection.execute(query).all())
-    link = PaperAuthor.__table__  # type: ignore[attr-defined]
-    _delete_for(writer, link, ids)
-    rows = [
-        {"paper_id": paper_id, "position": position, "author_id": author_id[name]}
-        for paper_id in ids
-        for position, name in enumerate(by_id[paper_id].authors)
-    ]
-    if rows:
-        connection.execute(link.insert(), rows)
+    if len(author_id) + len(names) > MAX_KNOWN_AUTHORS:
+        author_id.clear()
+        names = sorted(wanted)
+    statements.run_many(
+        f"INSERT INTO {_AUTHOR} (name) VALUES (?) ON CONFLICT (name) DO NOTHING",
+        [(name,) for name in names],
+    )
+    query = f"SELECT name, id FROM {_AUTHOR} WHERE name IN ()"
+    author_id.update((name, number) for name, number in statements.fetch_in(query, names))
+    statements.run_in(f"DELETE FROM {_PAPER_AUTHOR} WHERE paper_id IN ()", existing)
+    statements.run_many(
+        f"INSERT INTO {_PAPER_AUTHOR} (paper_id, position, author_id) VALUES (?, ?, ?)",
+        [
+            (record.arxiv_id, position, author_id[name])
+            for record in written
+            for position, name in enumerate(record.authors)
+        ],
+    )
 
 
-def _replace_categories(writer: Writer, ids: list[str], by_id: dict[str, PaperRecord]) -> None:
-    table = PaperCategory.__table__  # type: ignore[attr-defined]
-    _delete_for(writer, table, ids)
-    rows = [
-        {"paper_id": paper_id, "position": position, "category": category}
-        for paper_id in ids
-        for position, category in enumerate(dict.fromkeys(by_id[paper_id].categories))
-    ]
-    if rows:
-        writer.session.connection().execute(table.insert(), rows)
+def _replace_categories(
+    statements: _Statements, written: list[PaperRecord], existing: list[str]
+) -> None:
+    statements.run_in(f"DELETE FROM {_PAPER_CATEGORY} WHERE paper_id IN ()", existing)
+    statements.run_many(
+        f"INSERT INTO {_PAPER_CATEGORY} (paper_id, position, category) VALUES (?, ?, ?)",
+        [
+            (record.arxiv_id, position, category)
+            for record in written
+            for position, category in enumerate(dict.fromkeys(record.categories))
+        ],
+    )
 
 
-def _add_origins(writer: Writer, ids: list[str], by_id: dict[str, PaperRecord]) -> None:
-    table = PaperOrigin.__table__  # type: ignore[attr-defined]
-    rows = [
-        {"paper_id": paper_id, "origin": by_id[paper_id].source}
-        for paper_id in ids
-        if by_id[paper_id].source in ORIGINS
-    ]
-    if rows:
-        insert = _insert(writer, table).on_conflict_do_nothing(
-            index_elements=["paper_id", "origin"]
+def _add_origins(statements: _Statements, written: list[PaperRecord]) -> None:
+    statements.run_many(
+        f"INSERT INTO {_PAPER_ORIGIN} (paper_id, origin) VALUES (?, ?) "
+        "ON CONFLICT (paper_id, origin) DO NOTHING",
+        [(record.arxiv_id, record.source) for record in written if record.source in ORIGINS],
+    )
+
+
+def _keyword_documents(
+    statements: _Statements, written: list[PaperRecord], existing: list[str]
+) -> list[KeywordDocument]:
+    """The keyword documents of the papers written, from the records in hand; only what a
+    record does not carry (our note and aliases, the lists' link texts) is read back."""
+    curated = {
+        paper_id: (note, _as_list(aliases))
+        for paper_id, note, aliases in statements.fetch_in(
+            f"SELECT id, note, aliases FROM {_PAPER} WHERE id IN ()", existing
         )
-        writer.session.connection().execute(insert, rows)
+    }
+    link_texts: dict[str, list[str]] = {}
+    query = (
+        f"SELECT paper_id, link_text FROM {_MENTION} WHERE paper_id IN () ORDER BY paper_id, line"
+    )
+    ids = [record.arxiv_id for record in written]
+    for paper_id, link_text in statements.fetch_in(query, ids):
+        link_texts.setdefault(paper_id, []).append(link_text)
+    documents = []
+    for record in written:
+        note, aliases = curated.get(record.arxiv_id, (None, []))
+        documents.append(
+            keyword_document(
+                record.arxiv_id,
+                record.title,
+                record.abstract,
+                note,
+                aliases,
+                link_texts.get(record.arxiv_id, []),
+                record.authors,
+            )
+        )
+    return documents
 
 
-def _delete_for(writer: Writer, table: Any, ids: list[str]) -> None:
-    statement = delete(table).where(table.c.paper_id.in_(bindparam("ids", expanding=True)))
-    connection = writer.session.connection()
-    for start in range(0, len(ids), _CHUNK):
-        connection.execute(statement, {"ids": ids[start : start + _CHUNK]})
+def _as_list(value: Any) -> list[str]:
+    """A JSON column: a list from PostgreSQL, JSON text from SQLite."""
+    if isinstance(value, str):
+        value = json.loads(value)
+    return list(value or [])
 
 
 __all__ = ["NEW", "UNCHANGED", "UPDATED", "BatchOutcome", "upsert_records"]

@@ -12,9 +12,8 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import closing, contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, select
 from sqlmodel import col
@@ -38,8 +37,9 @@ _SCHEMA = (
 _INLINE_IDS = 500
 
 
-@dataclass(frozen=True)
-class KeywordDocument:
+class KeywordDocument(NamedTuple):
+    """What the keyword index holds of one paper (a tuple: bulk imports make many)."""
+
     id: str
     title: str
     names: str  # aliases and the link texts the reading lists used
@@ -70,16 +70,37 @@ def iter_documents(
             authors = _grouped(connection, _AUTHORS, ids)
             link_texts = _grouped(connection, _LINK_TEXTS, ids)
         for paper_id, title, abstract, note, aliases in rows:
-            names = [*(aliases or [] if curated else []), *link_texts.get(paper_id, [])]
-            summary = [abstract, note if curated else None]
-            yield KeywordDocument(
+            yield keyword_document(
                 paper_id,
                 title,
-                " ; ".join(dict.fromkeys(name for name in names if name)),
-                " ".join(part for part in summary if part),
-                ", ".join(authors.get(paper_id, [])),
+                abstract,
+                note if curated else None,
+                aliases or [] if curated else [],
+                link_texts.get(paper_id, []),
+                authors.get(paper_id, []),
             )
         last = ids[-1]
+
+
+def keyword_document(
+    paper_id: str,
+    title: str,
+    abstract: str | None,
+    note: str | None,
+    aliases: Sequence[str],
+    link_texts: Sequence[str],
+    authors: Sequence[str],
+) -> KeywordDocument:
+    """A paper's keyword document: names are its aliases and the lists' link texts, the
+    summary its abstract and our note."""
+    names = [*aliases, *link_texts]
+    return KeywordDocument(
+        paper_id,
+        title,
+        " ; ".join(dict.fromkeys(name for name in names if name)),
+        " ".join(part for part in (abstract, note) if part),
+        ", ".join(authors),
+    )
 
 
 _AUTHORS = (
@@ -112,6 +133,8 @@ def build_keyword_index(
 ) -> Path:
     """Write a fresh keyword index for `documents` and swap it in atomically."""
     target = directory / KEYWORDS_FILE
+    with _writing(target):
+        directory.mkdir(parents=True, exist_ok=True)
     with (
         _writing(target),
         atomic_path(target) as temporary,
@@ -120,7 +143,7 @@ def build_keyword_index(
     ):
         for statement in _SCHEMA:
             connection.execute(statement)
-        _insert(connection, documents)
+        _write(connection, documents, ())
         _stamp(connection, catalogue_version)
     with _writing(target):
         _use_wal(target)
@@ -132,17 +155,26 @@ def update_keyword_index(
     documents: Iterable[KeywordDocument],
     removed: Collection[str],
     catalogue_version: int,
-) -> None:
+    *,
+    if_at: int | None = None,
+) -> bool:
     """Replace the documents of the papers in `documents`, drop `removed`, and record that the
-    index now reflects `catalogue_version`: one transaction."""
+    index now reflects `catalogue_version`: one transaction, streamed. With `if_at`, only when
+    the index reflects catalogue version `if_at` (else nothing is written and it returns
+    False): a writer that follows its own batches keeps the index current this way."""
     path = directory / KEYWORDS_FILE
     if keyword_index_version(directory) is None:
         raise IndexOutOfDate(f"no keyword index in {directory}: run `speechgraph index`")
     with _writing(path), closing(sqlite3.connect(path, timeout=60)) as connection, connection:
-        documents = list(documents)
-        _delete(connection, [*removed, *(document.id for document in documents)])
-        _insert(connection, documents)
+        # Derived data in WAL mode: NORMAL never corrupts it, and it can always be rebuilt.
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA cache_size=-32768")  # FTS5 merges reread its segments
+        connection.execute("BEGIN IMMEDIATE")  # the version read below is the one written over
+        if if_at is not None and _stamped(connection) != if_at:
+            return False
+        _write(connection, documents, removed)
         _stamp(connection, catalogue_version)
+    return True
 
 
 @contextmanager
@@ -160,26 +192,36 @@ def _writing(path: Path) -> Iterator[None]:
         ) from error
 
 
-def _insert(connection: sqlite3.Connection, documents: Iterable[KeywordDocument]) -> None:
+def _write(
+    connection: sqlite3.Connection, documents: Iterable[KeywordDocument], removed: Collection[str]
+) -> None:
+    """Drop `removed`, then replace `documents` chunk by chunk (memory stays flat)."""
+    _delete(connection, list(removed))
     batch: list[KeywordDocument] = []
     for document in documents:
         batch.append(document)
         if len(batch) == 5000:
-            _insert_batch(connection, batch)
+            _replace_batch(connection, batch)
             batch = []
-    _insert_batch(connection, batch)
+    _replace_batch(connection, batch)
 
 
-def _insert_batch(connection: sqlite3.Connection, batch: Sequence[KeywordDocument]) -> None:
+def _replace_batch(connection: sqlite3.Connection, batch: Sequence[KeywordDocument]) -> None:
     if not batch:
         return
+    _delete(connection, [document.id for document in batch])
+    # Rowids are given, not looked up: the transaction holds the write lock since its BEGIN.
+    first = connection.execute("SELECT COALESCE(MAX(rowid), 0) + 1 FROM keyword_doc").fetchone()[0]
     connection.executemany(
-        "INSERT INTO keyword_doc (paper_id) VALUES (?)", [(d.id,) for d in batch]
+        "INSERT INTO keyword_doc (rowid, paper_id) VALUES (?, ?)",
+        [(first + offset, document.id) for offset, document in enumerate(batch)],
     )
     connection.executemany(
-        "INSERT INTO paper_fts (rowid, title, names, summary, authors) "
-        "SELECT rowid, ?, ?, ?, ? FROM keyword_doc WHERE paper_id = ?",
-        [(d.title, d.names, d.summary, d.authors, d.id) for d in batch],
+        "INSERT INTO paper_fts (rowid, title, names, summary, authors) VALUES (?, ?, ?, ?, ?)",
+        [
+            (first + offset, d.title, d.names, d.summary, d.authors)
+            for offset, d in enumerate(batch)
+        ],
     )
 
 
@@ -193,6 +235,13 @@ def _delete(connection: sqlite3.Connection, ids: Sequence[str]) -> None:
             chunk,
         )
         connection.execute(f"DELETE FROM keyword_doc WHERE paper_id IN ({marks})", chunk)
+
+
+def _stamped(connection: sqlite3.Connection) -> int | None:
+    row = connection.execute(
+        "SELECT value FROM lexical_meta WHERE key = 'catalogue_version'"
+    ).fetchone()
+    return int(row[0]) if row else None
 
 
 def _stamp(connection: sqlite3.Connection, catalogue_version: int) -> None:

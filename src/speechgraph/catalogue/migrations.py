@@ -19,10 +19,9 @@ from sqlalchemy.engine import Connection
 from sqlmodel import SQLModel
 
 from speechgraph.catalogue import schema as models
+from speechgraph.catalogue.facts import SCHEMA_VERSION
 
 log = logging.getLogger(__name__)
-
-SCHEMA_VERSION = 2
 
 
 def _add_provenance_and_knowledge(connection: Connection) -> None:

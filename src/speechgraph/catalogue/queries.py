@@ -31,6 +31,7 @@ from speechgraph.catalogue.schema import (
     ReadingList,
     TopicLabel,
 )
+from speechgraph.catalogue.status import status_counts
 from speechgraph.catalogue.store import Store
 from speechgraph.catalogue.writes import ORIGINS, get_meta
 from speechgraph.errors import CatalogueEmpty, PaperNotFound, SearchInputError
@@ -281,49 +282,61 @@ def ids_matching(store: Store, filters: Filters) -> set[str] | None:
         raise SearchInputError(
             f"--year-from {filters.year_from} is after --year-to {filters.year_to}"
         )
+    # One statement: the category, list and listed filters are subqueries, so a narrow filter
+    # reads only its papers (a 740K field is never listed whole to be intersected). The stub
+    # test is an expression, not a column: without statistics SQLite would take the is_stub
+    # index for a selective one and read every paper.
+    conditions: list[Any] = [func.coalesce(Paper.is_stub, False) == False]  # noqa: E712
+    if filters.year_from is not None:
+        conditions.append(col(Paper.year) >= filters.year_from)
+    if filters.year_to is not None:
+        conditions.append(col(Paper.year) <= filters.year_to)
     with store.reading() as session:
-        query = select(Paper.id).where(Paper.is_stub == False)  # noqa: E712
-        if filters.year_from is not None:
-            query = query.where(col(Paper.year) >= filters.year_from)
-        if filters.year_to is not None:
-            query = query.where(col(Paper.year) <= filters.year_to)
-        ids = set(session.exec(query).all())
         if filters.category is not None:
-            ids &= _ids_in_category(session, filters.category)
+            chosen = _categories_named(session, filters.category)
+            in_category = select(PaperCategory.paper_id).where(
+                col(PaperCategory.category).in_(chosen)
+            )
+            conditions.append(col(Paper.id).in_(in_category))
         if filters.list_name is not None:
-            ids &= _ids_in_list(session, filters.list_name)
+            conditions.append(col(Paper.id).in_(_list_members(session, filters.list_name)))
+        if filters.listed_only:
+            mentioned = select(models.Mention.paper_id).where(
+                col(models.Mention.paper_id).is_not(None)
+            )
+            conditions.append(col(Paper.id).in_(mentioned))
+        query = select(Paper.id).where(*conditions)  # type: ignore[call-overload]
+        ids = set(session.connection().execute(query).scalars())
         if filters.section is not None:
             ids &= _ids_in_section(session, filters.section)
-    if filters.listed_only:
-        ids &= listed_ids(store)
     return ids
 
 
-def _ids_in_category(session: Session, category: str) -> set[str]:
-    known = sorted(set(session.exec(select(PaperCategory.category)).all()))
+def _categories_named(session: Session, category: str) -> list[str]:
+    """The stored categories `category` names: itself, or an archive's (`eess` -> eess.*)."""
+    known = sorted(session.exec(select(PaperCategory.category).distinct()).all())
     wanted = category.strip().lower()
     chosen = [c for c in known if c.lower() == wanted or c.lower().startswith(wanted + ".")]
     if not chosen:
         raise SearchInputError(
             f"unknown category {category!r}: choose one of {', '.join(known) or '(none yet)'}"
         )
-    rows = session.exec(
-        select(PaperCategory.paper_id).where(col(PaperCategory.category).in_(chosen))
-    ).all()
-    return set(rows)
+    return chosen
 
 
-def _ids_in_list(session: Session, list_name: str) -> set[str]:
+def _list_members(session: Session, list_name: str) -> Any:
+    """The ids the reading list `list_name` mentions, as a subquery."""
     names = sorted(session.exec(select(ReadingList.name)).all())
     chosen = [name for name in names if name.lower() == list_name.strip().lower()]
     if not chosen:
         raise SearchInputError(
             f"unknown reading list {list_name!r}: choose one of {', '.join(names) or '(none yet)'}"
         )
-    rows = session.exec(
-        select(models.Mention.paper_id).join(ReadingList).where(ReadingList.name == chosen[0])
-    ).all()
-    return {paper_id for paper_id in rows if paper_id}
+    return (
+        select(models.Mention.paper_id)
+        .join(ReadingList)
+        .where(ReadingList.name == chosen[0], col(models.Mention.paper_id).is_not(None))
+    )
 
 
 def _ids_in_section(session: Session, section: str) -> set[str]:
@@ -712,44 +725,14 @@ def catalogue_stats(store: Store) -> dict[str, Any]:
 
 
 def catalogue_status(store: Store) -> dict[str, Any]:
-    """Where the catalogue stands, in a few counting statements: papers, listed papers, papers
-    with an abstract, papers by origin, reading lists, the last import and harvest."""
-    with store.reading() as session:
-
-        def count(query: Any) -> int:
-            return int(session.exec(query).one())
-
-        real = Paper.is_stub == False  # noqa: E712
-        by_origin = dict(
-            session.exec(
-                select(PaperOrigin.origin, func.count()).group_by(col(PaperOrigin.origin))
-            ).all()
-        )
-        listed = count(
-            select(func.count(func.distinct(models.Mention.paper_id))).where(
-                col(models.Mention.paper_id).is_not(None)
-            )
-        )
-        by_origin["list"] = listed
-        return {
-            "papers": count(select(func.count()).select_from(Paper).where(real)),
-            "listed": listed,
-            "with_abstract": count(
-                select(func.count())
-                .select_from(Paper)
-                .where(real, col(Paper.abstract).is_not(None))
-            ),
-            "by_origin": {origin: by_origin.get(origin, 0) for origin in ("list", *ORIGINS)},
-            "lists": count(select(func.count()).select_from(ReadingList)),
-            "last_import": _json_meta(session, "last_import"),
-            "last_harvest": _json_meta(session, "last_harvest"),
-            "catalogue_version": int(get_meta(session, "catalogue_version") or 0),
-        }
-
-
-def _json_meta(session: Session, key: str) -> Any:
-    value = get_meta(session, key)
-    return json.loads(value) if value else None
+    """Where the catalogue stands, in a few counting statements (`status.status_counts`):
+    papers, listed papers, papers with an abstract, papers by origin, reading lists, the last
+    import and harvest."""
+    connection = store.engine.raw_connection()
+    try:
+        return status_counts(connection)
+    finally:
+        connection.close()
 
 
 def listed_among(store: Store, ids: Collection[str]) -> set[str]:

@@ -14,6 +14,7 @@ from typing import cast
 from sqlmodel import Session, col, delete, select, update
 
 from speechgraph.catalogue import schema as models
+from speechgraph.catalogue.facts import ORIGINS
 from speechgraph.catalogue.removal import (
     ListRemoval,
     brought_by_field,
@@ -68,9 +69,6 @@ def stub_id(reference: Reference) -> str | None:
     if reference.s2_id:
         return f"s2:{reference.s2_id}"
     return None
-
-
-ORIGINS = ("snapshot", "arxiv", "import", "harvest")
 
 
 class Writer:

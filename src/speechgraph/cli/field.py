@@ -11,7 +11,6 @@ import typer
 from speechgraph.cli.common import (
     DEFAULT_WAIT,
     WaitOption,
-    opened_store,
     print_json,
     progress_bars,
     say_on_stderr,
@@ -144,10 +143,9 @@ def harvest(
 def status(ctx: typer.Context, json_output: JsonFlag = False) -> None:
     """Where the catalogue stands: papers, listed papers, abstracts, vectors, origins, lists,
     the last import and harvest."""
-    from speechgraph.views.catalogue import catalogue_status_view
+    from speechgraph.views.status import catalogue_status_view
 
-    with opened_store(ctx) as store:
-        view = catalogue_status_view(settings_of(ctx), store)
+    view = catalogue_status_view(settings_of(ctx))
     if json_output:
         print_json(view)
         return

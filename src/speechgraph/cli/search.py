@@ -58,7 +58,11 @@ def search(
     filters = Filters(
         year_from, year_to, category, list_name, section, listed_only=scope is Scope.lists
     )
-    with opened_store(ctx) as store, Searcher(settings_of(ctx), store) as searcher:
+    lexical = mode.lower() == "lexical"
+    with (
+        opened_store(ctx) as store,
+        Searcher(settings_of(ctx), store, load_vectors=not lexical) as searcher,
+    ):
         result = searcher.search(query, k, mode.lower(), filters)
     if json_output:
         print_json(result.to_json())

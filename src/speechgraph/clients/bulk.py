@@ -16,7 +16,9 @@ import zlib
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from types import TracebackType
-from typing import IO, NamedTuple, Protocol
+from typing import IO, Any, NamedTuple, Protocol
+
+import orjson
 
 from speechgraph.clients.bulk_formats import FORMATS, RecordError, detect_format, record_from_json
 from speechgraph.errors import ImportFileError
@@ -188,7 +190,7 @@ class BulkSource:
         if not line.strip():
             return None
         try:
-            obj = json.loads(line)
+            obj = _parse_json(line)
         except UnicodeDecodeError:
             return BadLine(line_number, "not UTF-8 text")
         except json.JSONDecodeError as error:
@@ -252,6 +254,34 @@ def _check_text(path: Path, head: bytes) -> None:
             )
     if b"\x00" in head:
         raise ImportFileError(f"{path} holds binary data, not JSON lines; name the .jsonl file")
+
+
+def _parse_json(line: bytes) -> Any:
+    """orjson for speed, the standard parser for what orjson refuses: the same lines parse
+    (NaN, UTF-16; orjson reads integers past 64 bits as floats, which no field of a record
+    can use) and a bad line gets the same reason. A lone surrogate escape
+    ("\\ud800") is no text a database can store: its line is bad."""
+    try:
+        return orjson.loads(line)
+    except orjson.JSONDecodeError:
+        obj = json.loads(line)
+    if _has_lone_surrogate(obj):
+        raise UnicodeDecodeError("utf-8", line, 0, len(line), "a lone surrogate escape")
+    return obj
+
+
+def _has_lone_surrogate(value: Any) -> bool:
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return True
+        return False
+    if isinstance(value, dict):
+        return any(map(_has_lone_surrogate, (*value.keys(), *value.values())))
+    if isinstance(value, list):
+        return any(map(_has_lone_surrogate, value))
+    return False
 
 
 def _skip_rest_of_line(stream: _LineStream) -> None:

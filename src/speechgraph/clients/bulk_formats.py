@@ -227,6 +227,8 @@ def _first_day_and_newest_version(value: Any) -> tuple[date | None, int | None]:
 
 
 def _version_number(value: Any) -> int | None:
+    if type(value) is str and value[:1] == "v" and value[1:].isascii() and value[1:].isdigit():
+        return int(value[1:]) or None  # arXiv's own form, "v2", read without the pattern
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
         return value
     match = _VERSION.match(value.strip()) if isinstance(value, str) else None

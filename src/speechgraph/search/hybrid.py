@@ -8,7 +8,7 @@ import logging
 import threading
 from dataclasses import dataclass, field, replace
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from speechgraph.catalogue.keywords import KeywordIndex
 from speechgraph.catalogue.queries import (
@@ -26,10 +26,12 @@ from speechgraph.catalogue.store import Store, open_catalogue
 from speechgraph.config import Settings
 from speechgraph.errors import IndexOutOfDate, PaperNotFound, SearchInputError
 from speechgraph.records import summary_label
-from speechgraph.search import encoder as embed
-from speechgraph.search import onnx as embed_onnx
-from speechgraph.search.index import VectorIndex, load_index
 from speechgraph.search.lexical import is_only_common_words, query_terms
+from speechgraph.search.manifest import vector_count
+
+if TYPE_CHECKING:  # numpy, FAISS and ONNX Runtime load with the vectors, on first use
+    from speechgraph.search.encoder import Encoder
+    from speechgraph.search.index import VectorIndex
 
 log = logging.getLogger(__name__)
 
@@ -126,21 +128,27 @@ class Searcher:
     """
 
     def __init__(
-        self, settings: Settings, store: Store | None = None, encoder: embed.Encoder | None = None
+        self,
+        settings: Settings,
+        store: Store | None = None,
+        encoder: Encoder | None = None,
+        *,
+        load_vectors: bool = True,
     ) -> None:
+        """Without `load_vectors` the vector index is read on first use only, so that a keyword
+        search (the CLI's `--mode lexical`) never reads it and works before `index` ran."""
         self.settings = settings
         self._owns_store = store is None
         self.store = store or open_catalogue(settings)
         self._lock = threading.RLock()
         self._encoder = encoder
+        self._index: VectorIndex | None = None
         self._cards: dict[str, Hit] = {}
         try:
             require_papers(self.store)
             self.catalogue_version = catalogue_version(self.store)
-            fingerprint = embed.model_fingerprint(settings.model, settings.cache_dir)
-            # An index behind the catalogue still serves: papers written since are found by
-            # keywords only (or not yet), and `notes` says so.
-            self.index: VectorIndex = load_index(settings.index_dir, fingerprint=fingerprint)
+            if load_vectors:
+                self._index = self.index
             self.lexical = KeywordIndex(settings.index_dir)
             self.notes = self._freshness_notes()
         except BaseException:
@@ -151,9 +159,23 @@ class Searcher:
     def __enter__(self) -> Searcher:
         return self
 
+    @property
+    def index(self) -> VectorIndex:
+        """The vector index, read on first use (a keyword search never reads it). An index
+        behind the catalogue still serves: papers written since are found by keywords only
+        (or not yet), and `notes` says so. Raises IndexOutOfDate when there is none."""
+        with self._lock:
+            if self._index is None:
+                from speechgraph.search.encoder import model_fingerprint
+                from speechgraph.search.index import load_index
+
+                fingerprint = model_fingerprint(self.settings.model, self.settings.cache_dir)
+                self._index = load_index(self.settings.index_dir, fingerprint=fingerprint)
+            return self._index
+
     def _freshness_notes(self) -> list[str]:
         notes = []
-        without = max(0, paper_count(self.store) - len(self.index))
+        without = max(0, paper_count(self.store) - vector_count(self.settings.index_dir))
         if without:
             noun = "paper has" if without == 1 else "papers have"
             notes.append(
@@ -176,12 +198,12 @@ class Searcher:
         self.close()
 
     @property
-    def encoder(self) -> embed.Encoder:
+    def encoder(self) -> Encoder:
         with self._lock:
             if self._encoder is None:
-                self._encoder = embed_onnx.load_query_encoder(
-                    self.settings.model, self.settings.cache_dir
-                )
+                from speechgraph.search.onnx import load_query_encoder
+
+                self._encoder = load_query_encoder(self.settings.model, self.settings.cache_dir)
             return self._encoder
 
     def close(self) -> None:

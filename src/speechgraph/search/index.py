@@ -22,10 +22,10 @@ import numpy as np
 
 from speechgraph.errors import IndexOutOfDate, WriteFailure
 from speechgraph.files import atomic_write_text, write_failure
+from speechgraph.search.manifest import MANIFEST_FILE
 
 log = logging.getLogger(__name__)
 
-MANIFEST_FILE = "manifest.json"
 VECTORS_FILE = "vectors.faiss"  # the vectors of manifests written before `vectors_file` existed
 FLAT = "flat"
 IVF = "ivf"

@@ -16,17 +16,10 @@ from typing import Any
 
 import numpy as np
 
-from speechgraph.catalogue.keywords import (
-    build_keyword_index,
-    iter_documents,
-    keyword_index_version,
-    update_keyword_index,
-)
 from speechgraph.catalogue.queries import (
     EMPTY_CATALOGUE,
     catalogue_version,
     iter_papers,
-    last_removal,
     load_papers,
     paper_ids,
 )
@@ -44,6 +37,7 @@ from speechgraph.search.index import (
     load_index,
     read_manifest,
 )
+from speechgraph.search.keyword_sync import sync_keywords
 
 log = logging.getLogger(__name__)
 
@@ -89,28 +83,6 @@ def sync_index(
     if summary["embedded"]:
         vectors.ensure_onnx_export()
     return summary
-
-
-def sync_keywords(settings: Settings, store: Store, version: int, *, rebuild: bool = False) -> bool:
-    """Bring the keyword index to catalogue `version`; False when it already was."""
-    directory = settings.index_dir
-    stamp = keyword_index_version(directory)
-    if stamp == version and not rebuild:
-        return False
-    if stamp is None or rebuild or stamp > version:
-        build_keyword_index(directory, iter_documents(store), version)
-        return True
-    removed: Collection[str] = ()
-    if last_removal(store) > stamp:
-        from speechgraph.catalogue.keywords import KeywordIndex
-
-        index = KeywordIndex(directory)
-        try:
-            removed = index.ids() - paper_ids(store)
-        finally:
-            index.close()
-    update_keyword_index(directory, iter_documents(store, changed_since=stamp), removed, version)
-    return True
 
 
 def _summary(

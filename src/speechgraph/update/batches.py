@@ -16,11 +16,12 @@ from typing import Any
 
 from speechgraph.catalogue.batch import upsert_records
 from speechgraph.catalogue.queries import catalogue_version, paper_count
+from speechgraph.catalogue.status import remember_counts
 from speechgraph.catalogue.store import Store
 from speechgraph.config import Settings
 from speechgraph.records import PaperRecord
-from speechgraph.search.index import read_manifest
-from speechgraph.search.indexing import sync_keywords
+from speechgraph.search.keyword_sync import KeywordFollower, sync_keywords
+from speechgraph.search.manifest import vector_count
 
 BATCH_SIZE = 2000
 MAX_BAD_LINES = 100
@@ -108,6 +109,9 @@ class BatchWriter:
         self.batch_size = batch_size
         self.pending: list[PaperRecord] = []
         self.author_ids: dict[str, int] = {}
+        # A current keyword index takes each batch's documents as it is written (no read-back).
+        sync_keywords(settings, store, catalogue_version(store))
+        self.keywords = KeywordFollower(settings)
 
     def add(self, record: PaperRecord) -> None:
         self.pending.append(record)
@@ -118,7 +122,9 @@ class BatchWriter:
         if not self.pending:
             return
         with self.store.writing() as writer:
-            outcome = upsert_records(writer, self.pending, self.author_ids)
+            outcome = upsert_records(writer, self.pending, self.author_ids, documents=True)
+        if outcome.documents:
+            self.keywords.follow(outcome.documents, writer.version)
         self.report.imported += len(outcome.new)
         self.report.updated += len(outcome.updated)
         self.report.unchanged += len(outcome.unchanged)
@@ -135,6 +141,7 @@ class BatchWriter:
         """Write what is left, record the run (`last_import` or `last_harvest`), bring the
         keyword index up to date and count the papers that wait for a vector."""
         self.flush()
+        self.keywords.close()
         report = self.report
         report.seconds = time.monotonic() - report.started
         with self.store.writing() as writer:
@@ -144,8 +151,8 @@ class BatchWriter:
                 **report.counts(),
             }
             writer.set_meta(f"last_{event}", json.dumps(record, sort_keys=True))
+            remember_counts(writer)
         sync_keywords(self.settings, self.store, catalogue_version(self.store))
-        manifest = read_manifest(self.settings.index_dir)
-        indexed = manifest.count if manifest is not None else 0
+        indexed = vector_count(self.settings.index_dir)
         report.without_vector = max(0, paper_count(self.store) - indexed)
         report.seconds = time.monotonic() - report.started

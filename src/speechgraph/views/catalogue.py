@@ -13,13 +13,11 @@ from urllib.parse import quote, urlsplit
 
 import networkx as nx
 
-from speechgraph.catalogue.queries import catalogue_status, citations_of, listings, load_papers
+from speechgraph.catalogue.queries import citations_of, listings, load_papers
 from speechgraph.catalogue.store import Store
-from speechgraph.config import Settings
 from speechgraph.graph.edges import BUILDS_ON
 from speechgraph.records import PaperView
 from speechgraph.search.hybrid import MAX_K, Filters, Hit, Searcher
-from speechgraph.search.index import read_manifest
 
 ABSTRACT_LABEL = "Abstract (arXiv)"
 NOTE_LABEL = "Note (written by speechgraph, not an abstract)"
@@ -296,18 +294,6 @@ def _authors(names: Sequence[str], most: int = 4) -> str:
 
 
 # --- catalogue ---
-
-
-def catalogue_status_view(settings: Settings, store: Store) -> dict[str, Any]:
-    """`speechgraph status`: the catalogue's counts, how many papers have a vector in the
-    search index, and where the data lives."""
-    status = catalogue_status(store)
-    manifest = read_manifest(settings.index_dir)
-    return {
-        **status,
-        "with_vector": min(manifest.count, status["papers"]) if manifest else 0,
-        "data_dir": str(settings.data_dir),
-    }
 
 
 def stats_rows(stats: Mapping[str, Any]) -> list[tuple[str, int]]:
