@@ -36,6 +36,7 @@ _TRANSIENT = re.compile(r"(^writer\.lock(\.json)?$|-(wal|shm|journal)$|^fingerpr
 _VOLATILE_META = {
     "catalogue_version", "last_removal", "last_refresh", "last_refresh_mode",
     "last_refresh_report", "last_import", "last_harvest", "imported_files",
+    "knowledge_version", "topics_of", "status_counts",
 }  # fmt: skip
 
 

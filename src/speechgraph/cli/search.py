@@ -113,7 +113,8 @@ def index(
     engine: Annotated[
         Engine,
         typer.Option(
-            help="Where to embed: this process, or Ray Data actors (needs speechgraph[ray])"
+            help="Where to embed: this process, or Ray Data actors (needs the ray extra: "
+            "pip install 'speechgraph\\[ray]')"
         ),
     ] = Engine.local,
     address: Annotated[

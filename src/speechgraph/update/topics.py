@@ -40,7 +40,7 @@ def sync_topics(settings: Settings, store: Store, *, force: bool = False) -> dic
     stamp = _stamp(manifest)
     if meta_value(store, STAMP) == stamp and not force:
         return {"status": "up-to-date", "papers": manifest.count, "topics": None}
-    ids = list(manifest.ids)
+    ids = sorted(manifest.ids)  # the topics of a catalogue, whatever order its index holds
     if len(ids) <= AGGLOMERATIVE_LIMIT:
         assignments, labels, made = _small(settings, store, ids, index)
     else:

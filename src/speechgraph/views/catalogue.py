@@ -13,6 +13,7 @@ from urllib.parse import quote, urlsplit
 
 import networkx as nx
 
+from speechgraph.catalogue.facts import ORIGINS
 from speechgraph.catalogue.queries import citations_of, listings, load_papers
 from speechgraph.catalogue.store import Store
 from speechgraph.graph.edges import BUILDS_ON
@@ -331,10 +332,16 @@ def status_rows(view: Mapping[str, Any]) -> list[tuple[str, int]]:
     return [(label, int(view.get(key) or 0)) for key, label in labels.items()]
 
 
+_ORIGIN_ORDER = {origin: place for place, origin in enumerate(("list", *ORIGINS))}
+
+
 def describe_origins(view: Mapping[str, Any]) -> str:
     """Where the papers came from: "84 list, 8199 import" (a paper may have several origins)."""
     origins = view.get("by_origin") or {}
-    shown = ", ".join(f"{count} {origin}" for origin, count in origins.items() if count)
+    ordered = sorted(
+        origins.items(), key=lambda item: _ORIGIN_ORDER.get(item[0], len(_ORIGIN_ORDER))
+    )
+    shown = ", ".join(f"{count} {origin}" for origin, count in ordered if count)
     return shown or "nothing yet"
 
 
