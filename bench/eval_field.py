@@ -63,9 +63,10 @@ def chain_table(settings: Settings) -> dict[str, Any]:
             if kind == "builds_on":
                 judged_builds += 1
                 found_builds += paper in planned
-        target = knowledge.graph.nodes[chain["target"]]
         inversions += sum(
-            1 for step in plan.steps if compare_time(knowledge.graph.nodes[step.id], target) != -1
+            1
+            for step in plan.steps
+            if compare_time(knowledge.graph, step.id, chain["target"]) != -1
         )
     store.dispose()
     seconds.sort()

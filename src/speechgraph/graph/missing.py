@@ -5,8 +5,8 @@ the section each would belong to.
 Three signals, each from 0 to 1, combined by weight: what the list's texts say about a paper
 (relations; how many of its papers build on it, compare with it, mention it), what its papers
 cite (where citation data exists), and closeness in meaning (the mean cosine to the paper's
-nearest listed papers, from the vector index). A candidate from the list's own years is
-preferred a little: a list reflects its time.
+nearest listed papers, from the vector index). No preference for the list's own years: on a
+real list it cost the older papers the list lacked more than it gained (bench/missing_bench.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from speechgraph.catalogue.queries import (
     list_sections,
     load_papers,
     paper_cards,
-    paper_years,
     relations_of_papers,
 )
 from speechgraph.catalogue.store import Store
@@ -40,7 +39,6 @@ NEIGHBOURS_PER_PAPER = 60  # candidates each listed paper brings by meaning
 CLOSEST = 5  # a candidate's closeness: the mean cosine to this many nearest listed papers
 RELATION_WEIGHT = {BUILDS_ON: 1.0, COMPARES_WITH: 0.6, MENTIONS: 0.3}
 SIGNAL_WEIGHT = {"relations": 0.45, "citations": 0.25, "meaning": 0.6}
-OUT_OF_ERA = 0.85  # the factor for a candidate far from the list's years
 
 
 @dataclass
@@ -72,8 +70,10 @@ class ListEvidence:
     relations: Sequence[Relation] = ()
     citations: Sequence[tuple[str, str]] = ()
     neighbours: Mapping[str, Sequence[tuple[str, float]]] = field(default_factory=dict)
-    years: Mapping[str, int | None] = field(default_factory=dict)
     names: Mapping[str, str] = field(default_factory=dict)  # id -> short name for evidence
+    # candidate -> its (cosine, listed paper) to the CLOSEST nearest listed papers, best first,
+    # measured against every listed paper (else read from `neighbours`)
+    closest: Mapping[str, Sequence[tuple[float, str]]] = field(default_factory=dict)
 
 
 def rank_missing(
@@ -86,7 +86,6 @@ def rank_missing(
     cited = _citation_signal(evidence, listed)
     close = _meaning_signal(evidence, listed)
     candidates = set(related) | set(cited) | set(close)
-    era = _era(evidence, listed)
     scored = []
     for candidate in candidates:
         relation_score, relation_lines, relation_section = related.get(candidate, (0.0, [], None))
@@ -97,8 +96,6 @@ def rank_missing(
             + SIGNAL_WEIGHT["citations"] * citation_score
             + SIGNAL_WEIGHT["meaning"] * meaning_score
         )
-        if era is not None and not _in_era(evidence.years.get(candidate), era):
-            score *= OUT_OF_ERA
         section = relation_section or meaning_section or ""
         scored.append(
             (candidate, score, section, [*relation_lines, *citation_lines, *meaning_lines])
@@ -155,17 +152,12 @@ def _meaning_signal(
 ) -> dict[str, tuple[float, list[str], str | None]]:
     """Each candidate's mean cosine to its nearest listed papers (those whose neighbours it is
     among), and the section most of those are in."""
-    near: dict[str, list[tuple[float, str]]] = defaultdict(list)
-    for paper, found in evidence.neighbours.items():
-        if paper not in listed:
-            continue
-        for other, cosine in found:
-            if other not in listed:
-                near[other].append((cosine, paper))
+    near = evidence.closest or _closest_from_neighbours(evidence, listed)
     signal = {}
     for candidate, pairs in near.items():
-        pairs.sort(reverse=True)
-        top = pairs[:CLOSEST]
+        if candidate in listed:
+            continue
+        top = sorted(pairs, reverse=True)[:CLOSEST]
         padded = [cosine for cosine, _ in top] + [0.0] * (CLOSEST - len(top))
         closest = ", ".join(
             f"{evidence.names.get(paper, paper)} {cosine:.2f}" for cosine, paper in top[:3]
@@ -178,16 +170,18 @@ def _meaning_signal(
     return signal
 
 
-def _era(evidence: ListEvidence, listed: set[str]) -> tuple[int, int] | None:
-    years = sorted(year for paper in listed if (year := evidence.years.get(paper)))
-    if len(years) < 3:
-        return None
-    low, high = years[len(years) // 10], years[-1 - len(years) // 10]
-    return low - 1, high + 1
-
-
-def _in_era(year: int | None, era: tuple[int, int]) -> bool:
-    return year is None or era[0] <= year <= era[1]
+def _closest_from_neighbours(
+    evidence: ListEvidence, listed: set[str]
+) -> dict[str, list[tuple[float, str]]]:
+    """Each candidate's (cosine, listed paper) pairs, from the listed papers' neighbours."""
+    near: dict[str, list[tuple[float, str]]] = defaultdict(list)
+    for paper, found in evidence.neighbours.items():
+        if paper not in listed:
+            continue
+        for other, cosine in found:
+            if other not in listed:
+                near[other].append((cosine, paper))
+    return near
 
 
 def _most_common(values: Iterable[str]) -> str | None:
@@ -235,44 +229,67 @@ def gather_evidence(
     settings: Settings, store: Store, placed: Mapping[str, str], notes: list[str]
 ) -> ListEvidence:
     """What is known around the papers `placed` (id -> section): their relations, citations,
-    nearest papers in meaning, and the years and names the ranking and its evidence use."""
-    neighbours = _index_neighbours(settings, list(placed), notes)
+    nearest papers in meaning, and the names its evidence uses."""
+    index = _vector_index(settings, notes)
+    present = _with_vectors(index, list(placed), notes)
+    neighbours = _index_neighbours(index, present)
     evidence = ListEvidence(
         sections=placed,
         relations=relations_of_papers(store, placed),
         citations=citations_of_papers(store, placed),
         neighbours=neighbours,
     )
-    candidates = {other for found in neighbours.values() for other, _ in found}
-    candidates |= {relation.target_id for relation in evidence.relations}
-    candidates |= {cited for _, cited in evidence.citations}
-    evidence.years = paper_years(store, candidates | set(placed))
+    candidates = {other for found in neighbours.values() for other, _ in found} - set(placed)
+    evidence.closest = _closest_listed(index, present, sorted(candidates))
     evidence.names = {paper.id: _short(paper) for paper in load_papers(store, placed)}
     return evidence
 
 
-def _index_neighbours(
-    settings: Settings, ids: list[str], notes: list[str]
-) -> dict[str, list[tuple[str, float]]]:
+def _vector_index(settings: Settings, notes: list[str]) -> Any | None:
     try:
-        index = load_index(
+        return load_index(
             settings.index_dir, fingerprint=model_fingerprint(settings.model, settings.cache_dir)
         )
     except IndexOutOfDate as error:
         notes.append(f"no search index, so nothing is suggested by meaning: {error}")
-        return {}
+        return None
+
+
+def _with_vectors(index: Any | None, ids: list[str], notes: list[str]) -> list[str]:
+    if index is None:
+        return []
     present = [paper_id for paper_id in ids if paper_id in index]
     if len(present) < len(ids):
         notes.append(
             f"{len(ids) - len(present)} of the list's papers have no vector yet: "
             "run `speechgraph index`"
         )
-    if not present:
+    return present
+
+
+def _index_neighbours(index: Any | None, present: list[str]) -> dict[str, list[tuple[str, float]]]:
+    """The nearest papers in meaning to each listed paper: where candidates come from."""
+    if index is None or not present:
         return {}
     found = index.search_many(index.vectors(present), NEIGHBOURS_PER_PAPER + 1)
     return {
         paper_id: [(other, score) for other, score in hits if other != paper_id]
         for paper_id, hits in zip(present, found, strict=True)
+    }
+
+
+def _closest_listed(
+    index: Any | None, present: list[str], candidates: list[str]
+) -> dict[str, list[tuple[float, str]]]:
+    """Each candidate's cosines to its CLOSEST nearest listed papers, measured against every
+    listed paper (not only those it is a neighbour of): one matrix product."""
+    if index is None or not present or not candidates:
+        return {}
+    cosines = index.vectors(candidates) @ index.vectors(present).T
+    nearest = np.argsort(-cosines, axis=1)[:, :CLOSEST]
+    return {
+        candidate: [(float(cosines[row, column]), present[column]) for column in nearest[row]]
+        for row, candidate in enumerate(candidates)
     }
 
 
