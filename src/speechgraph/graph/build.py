@@ -115,20 +115,26 @@ def load_knowledge(
 def _neighbourhood(
     store: Store, around: Sequence[str], depth: int
 ) -> tuple[set[str], list[Relation], list[tuple[str, str]]]:
-    """The papers within `depth` links of `around` along relations and citations, back (what
-    they rest on) and forward (what rests on them), with the relations and citations found."""
+    """The papers within `depth` links of `around` along relations and citations back (what
+    they rest on, and what that rests on), and one link forward (what rests on them), with the
+    relations and citations found. Following links forward past the first would bring in most of
+    a large field through its landmark papers (thousands build on the Transformer), and no plan
+    or path from these papers needs them."""
     ids = set(around) | section_mates(store, around)
     relations: dict[tuple[str, str, str], Relation] = {}
     citations: set[tuple[str, str]] = set()
     frontier = set(around)
-    for _ in range(max(1, depth)):
+    for hop in range(max(1, depth)):
+        directions = (True, False) if hop == 0 else (True,)
         found_relations = [
-            *relations_of_papers(store, frontier, outgoing=True),
-            *relations_of_papers(store, frontier, outgoing=False),
+            relation
+            for outgoing in directions
+            for relation in relations_of_papers(store, frontier, outgoing=outgoing)
         ]
         found_citations = [
-            *citations_of_papers(store, frontier, outgoing=True),
-            *citations_of_papers(store, frontier, outgoing=False),
+            pair
+            for outgoing in directions
+            for pair in citations_of_papers(store, frontier, outgoing=outgoing)
         ]
         for relation in found_relations:
             relations[(relation.source_id, relation.target_id, relation.kind)] = relation
