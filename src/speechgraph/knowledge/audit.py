@@ -13,13 +13,16 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from speechgraph.catalogue.queries import list_mentions, load_papers
+from speechgraph.catalogue.queries import list_mentions, load_papers, stored_names
 from speechgraph.catalogue.store import Store
+from speechgraph.knowledge.derive import INTRODUCED
 from speechgraph.knowledge.names import lookup_names
 from speechgraph.records import ARXIV, PaperView
 from speechgraph.text import LINK_WORDS, normalize_title, title_similarity
 
 TITLE_LIKE = 0.6  # link texts are often shortened titles: "ECAPA-TDNN: Emphasized Channel ..."
+INTRODUCED_TRUST = 0.7  # names an abstract introduces at least this surely count as the paper's
+_ACRONYM_WORD = re.compile(r"^[A-Z][A-Za-z0-9]*[A-Z][A-Za-z0-9]*$")
 
 
 @dataclass
@@ -47,11 +50,12 @@ class AuditReport:
 def audit_catalogue(store: Store) -> AuditReport:
     papers = {paper.id: paper for paper in load_papers(store)}
     mentions = list_mentions(store)
+    introduced = introduced_keys(store)
     report = AuditReport()
     for mention in mentions:
         paper = papers.get(mention["paper_id"] or "")
         if mention["kind"] == ARXIV and paper is not None and mention["resolution"] == "link":
-            finding = judge_label(mention, paper, papers.values())
+            finding = judge_label(mention, paper, papers.values(), introduced)
             if finding is not None:
                 report.mislabelled.append(finding)
         elif mention["paper_id"] is None:
@@ -65,19 +69,35 @@ def audit_catalogue(store: Store) -> AuditReport:
     return report
 
 
+def introduced_keys(store: Store) -> dict[str, list[str]]:
+    """The names each paper's own title and abstract introduce (`knowledge.introduced`, stored
+    by `speechgraph index`), in `normalize_title` form: what the texts call a paper without our
+    curation."""
+    keys: dict[str, list[str]] = defaultdict(list)
+    for name in stored_names(store):
+        if name.source == INTRODUCED and (name.confidence or 0.0) >= INTRODUCED_TRUST:
+            keys[name.paper_id].append(normalize_title(name.text))
+    return keys
+
+
 def judge_label(
-    mention: dict[str, Any], paper: PaperView, catalogue: Iterable[PaperView]
+    mention: dict[str, Any],
+    paper: PaperView,
+    catalogue: Iterable[PaperView],
+    introduced: dict[str, list[str]] | None = None,
 ) -> dict[str, Any] | None:
     """A finding when the link text names something other than the paper it links.
 
-    A text fits when it resembles the title or cites the first author, or when the most specific
-    well-known name it contains is the linked paper's: "Tacotron 2" names 1712.05884 even though
-    it contains "Tacotron", the name of 1703.10135.
+    A text fits when it resembles the title, abbreviates it ("Dialogue GSLM" for "Generative
+    Spoken Dialogue Language Modeling") or cites the first author, or when the most specific
+    name it contains is the linked paper's (its aliases, its title's head, the names its abstract
+    introduces: `introduced`): "Tacotron 2" names 1712.05884 even though it contains "Tacotron",
+    the name of 1703.10135.
     """
     texts = _label_texts(mention)
     if not texts or any(_resembles(text, paper) for text in texts):
         return None
-    named = _most_specific_names(texts, catalogue)
+    named = _most_specific_names(texts, catalogue, introduced or {})
     if paper.id in named:
         return None
     other = next(iter(named.values())) if len(named) == 1 else None
@@ -115,7 +135,35 @@ def _resembles(text: str, paper: PaperView) -> bool:
         return True
     if normalize_title(paper.title).startswith(normalized):
         return True
-    return title_similarity(text, paper.title) >= TITLE_LIKE or _cites_first_author(text, paper)
+    return (
+        title_similarity(text, paper.title) >= TITLE_LIKE
+        or _cites_first_author(text, paper)
+        or _abbreviates(text, paper.title)
+    )
+
+
+def _abbreviates(text: str, title: str) -> bool:
+    """Whether `text` is the title's acronym with some of its words: each capitalised short word
+    ("GSLM") spells initials of the title's words in order, and every other word is in the title
+    ("Dialogue GSLM" for "Generative Spoken Dialogue Language Modeling")."""
+    words = text.split()
+    acronyms = [word for word in words if _ACRONYM_WORD.match(word) and len(word) >= 3]
+    if not acronyms:
+        return False
+    title_words = normalize_title(title.replace("-", " ")).split()
+    initials = "".join(word[0] for word in title_words)
+    others = [normalize_title(word) for word in words if word not in acronyms]
+    return all(_spells(acronym.lower(), initials) for acronym in acronyms) and all(
+        word in title_words for word in others if word
+    )
+
+
+def _spells(acronym: str, initials: str) -> bool:
+    """Whether the letters of `acronym` appear among `initials` in order, the first one first."""
+    if not acronym or not initials or acronym[0] != initials[0]:
+        return False
+    remaining = iter(initials)
+    return all(letter in remaining for letter in acronym if letter.isalpha())
 
 
 def _is_name_in(name: str, normalized_text: str) -> bool:
@@ -138,13 +186,14 @@ def _cites_first_author(text: str, paper: PaperView) -> bool:
 
 
 def _most_specific_names(
-    texts: Sequence[str], catalogue: Iterable[PaperView]
+    texts: Sequence[str], catalogue: Iterable[PaperView], introduced: dict[str, list[str]]
 ) -> dict[str, PaperView]:
     """The papers whose longest matching name is the longest name any paper matches."""
     best: dict[str, tuple[int, PaperView]] = {}
     for paper in catalogue:
+        names = [*lookup_names(paper.title, paper.aliases), *introduced.get(paper.id, ())]
         for text in texts:
-            for name in lookup_names(paper.title, paper.aliases):
+            for name in names:
                 if _is_name_in(name, normalize_title(text)):
                     length = len(normalize_title(name))
                     if length > best.get(paper.id, (0, paper))[0]:

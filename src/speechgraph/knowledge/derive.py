@@ -41,7 +41,9 @@ def paper_names(paper: PaperView) -> list[StoredName]:
     """Every name `paper` goes by: its aliases, its title's head and usable link texts
     (`names.names_of`), and the names its abstract introduces."""
     found = [StoredName(paper.id, name.text, name.source) for name in names_of(paper)]
-    known = {tuple(tokenize(name.text)) for name in found}
+    # an introduced name that only our aliases also give is kept: without curation it is the
+    # paper's own
+    known = {tuple(tokenize(name.text)) for name in found if name.source != "alias"}
     for name in introduced_names(paper.title, paper.abstract):
         if tuple(tokenize(name.text)) not in known:
             found.append(StoredName(paper.id, name.text, INTRODUCED, round(name.confidence, 4)))
