@@ -4,7 +4,7 @@ stands (status)."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -153,20 +153,19 @@ def status(ctx: typer.Context, json_output: JsonFlag = False) -> None:
         typer.echo(line)
 
 
-def describe_status(view: dict[str, object]) -> list[str]:
-    """The status as lines of text."""
-    origins = view["by_origin"]
-    assert isinstance(origins, dict)
-    shown = ", ".join(f"{count} {origin}" for origin, count in origins.items() if count)
+def describe_status(view: dict[str, Any]) -> list[str]:
+    """The status as lines of text (origins and events worded as on the UI's Catalogue page)."""
+    from speechgraph.views.catalogue import describe_event, describe_origins
+
     lines = [
         f"{view['papers']} papers ({view['listed']} in reading lists); {view['with_abstract']} "
         f"with an abstract, {view['with_vector']} with a vector",
-        f"from: {shown or 'nothing yet'}",
+        f"from: {describe_origins(view)}",
         f"{view['lists']} reading lists; data directory {view['data_dir']}",
     ]
     for event in ("last_import", "last_harvest"):
         if view.get(event):
-            lines.append(f"{event.replace('_', ' ')}: {view[event]}")
+            lines.append(f"{event.replace('_', ' ')}: {describe_event(view[event])}")
     return lines
 
 
