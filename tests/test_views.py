@@ -27,9 +27,7 @@ from speechgraph.views.catalogue import (
     ABSTRACT_LABEL,
     NO_SUMMARY_LABEL,
     NOTE_LABEL,
-    describe_event,
     describe_last_refresh,
-    describe_origins,
     describe_why,
     escape_markdown,
     markdown_link,
@@ -49,6 +47,7 @@ from speechgraph.views.graph import (
     plan_rows,
 )
 from speechgraph.views.pickers import FIELD, LISTS, paper_matches, scope_filters
+from speechgraph.views.status import describe_event, describe_origins
 from speechgraph.views.topic_map import (
     MapLayout,
     describe_map,

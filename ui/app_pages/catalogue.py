@@ -9,13 +9,12 @@ import streamlit as st
 import ui_support
 from speechgraph.errors import SpeechgraphError
 from speechgraph.views.catalogue import (
-    describe_event,
     describe_last_refresh,
-    describe_origins,
     escape_markdown,
     stats_rows,
     status_rows,
 )
+from speechgraph.views.status import describe_event, describe_origins
 
 catalogue = ui_support.open_catalogue()
 with ui_support.errors_shown():

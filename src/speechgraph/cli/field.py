@@ -155,7 +155,7 @@ def status(ctx: typer.Context, json_output: JsonFlag = False) -> None:
 
 def describe_status(view: dict[str, Any]) -> list[str]:
     """The status as lines of text (origins and events worded as on the UI's Catalogue page)."""
-    from speechgraph.views.catalogue import describe_event, describe_origins
+    from speechgraph.views.status import describe_event, describe_origins
 
     lines = [
         f"{view['papers']} papers ({view['listed']} in reading lists); {view['with_abstract']} "

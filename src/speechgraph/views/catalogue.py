@@ -13,7 +13,6 @@ from urllib.parse import quote, urlsplit
 
 import networkx as nx
 
-from speechgraph.catalogue.facts import ORIGINS
 from speechgraph.catalogue.queries import citations_of, listings, load_papers
 from speechgraph.catalogue.store import Store
 from speechgraph.graph.edges import BUILDS_ON
@@ -330,30 +329,3 @@ def status_rows(view: Mapping[str, Any]) -> list[tuple[str, int]]:
         "lists": "Reading lists",
     }
     return [(label, int(view.get(key) or 0)) for key, label in labels.items()]
-
-
-_ORIGIN_ORDER = {origin: place for place, origin in enumerate(("list", *ORIGINS))}
-
-
-def describe_origins(view: Mapping[str, Any]) -> str:
-    """Where the papers came from: "84 list, 8199 import" (a paper may have several origins)."""
-    origins = view.get("by_origin") or {}
-    ordered = sorted(
-        origins.items(), key=lambda item: _ORIGIN_ORDER.get(item[0], len(_ORIGIN_ORDER))
-    )
-    shown = ", ".join(f"{count} {origin}" for origin, count in ordered if count)
-    return shown or "nothing yet"
-
-
-def describe_event(event: Mapping[str, Any] | None) -> str:
-    """The last import or harvest in one line: when, and its counts."""
-    if not event:
-        return "never"
-    counts = ", ".join(
-        f"{event[name]} {name}"
-        for name in ("read", "imported", "updated", "unchanged", "skipped", "bad")
-        if event.get(name) is not None
-    )
-    files = "; ".join(str(name) for name in event.get("files") or [])
-    when = event.get("at") or "at an unknown time"
-    return f"{when}: {counts or 'no counts'}" + (f" (from {files})" if files else "")

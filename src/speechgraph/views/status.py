@@ -5,8 +5,10 @@ FAISS or the model, so that the command answers at once; anything else takes the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
+from speechgraph.catalogue.facts import ORIGINS
 from speechgraph.catalogue.status import read_status_quickly
 from speechgraph.config import Settings
 from speechgraph.search.manifest import vector_count
@@ -35,3 +37,30 @@ def _status_through_the_store(settings: Settings) -> dict[str, Any]:
         return catalogue_status(store)
     finally:
         store.dispose()
+
+
+_ORIGIN_ORDER = {origin: place for place, origin in enumerate(("list", *ORIGINS))}
+
+
+def describe_origins(view: Mapping[str, Any]) -> str:
+    """Where the papers came from: "84 list, 8199 import" (a paper may have several origins)."""
+    origins = view.get("by_origin") or {}
+    ordered = sorted(
+        origins.items(), key=lambda item: _ORIGIN_ORDER.get(item[0], len(_ORIGIN_ORDER))
+    )
+    shown = ", ".join(f"{count} {origin}" for origin, count in ordered if count)
+    return shown or "nothing yet"
+
+
+def describe_event(event: Mapping[str, Any] | None) -> str:
+    """The last import or harvest in one line: when, and its counts."""
+    if not event:
+        return "never"
+    counts = ", ".join(
+        f"{event[name]} {name}"
+        for name in ("read", "imported", "updated", "unchanged", "skipped", "bad")
+        if event.get(name) is not None
+    )
+    files = "; ".join(str(name) for name in event.get("files") or [])
+    when = event.get("at") or "at an unknown time"
+    return f"{when}: {counts or 'no counts'}" + (f" (from {files})" if files else "")
