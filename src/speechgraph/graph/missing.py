@@ -150,8 +150,8 @@ def _citation_signal(
 def _meaning_signal(
     evidence: ListEvidence, listed: set[str]
 ) -> dict[str, tuple[float, list[str], str | None]]:
-    """Each candidate's mean cosine to its nearest listed papers (those whose neighbours it is
-    among), and the section most of those are in."""
+    """Each candidate's mean cosine to its CLOSEST nearest listed papers (measured against every
+    listed paper where the index was at hand), and the section most of those are in."""
     near = evidence.closest or _closest_from_neighbours(evidence, listed)
     signal = {}
     for candidate, pairs in near.items():
