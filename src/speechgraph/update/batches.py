@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -130,12 +130,14 @@ class BatchWriter:
         self.report.unchanged += len(outcome.unchanged)
         self.pending = []
 
-    def remember_file(self, key: str, before: dict[str, int]) -> None:
-        """Record that the file `key` names was imported whole, with its counts (the report's
-        now, less `before`), so that importing it again reads nothing."""
+    def remember_file(self, keys: Iterable[str], before: dict[str, int]) -> None:
+        """Record, in one transaction, that the file `keys` name (by path, by bytes) was
+        imported whole, with its counts (the report's now, less `before`), so that importing it
+        again reads nothing."""
         counts = {name: value - before[name] for name, value in self.report.counts().items()}
         with self.store.writing() as writer:
-            writer.remember_import(key, counts)
+            for key in dict.fromkeys(keys):
+                writer.remember_import(key, counts)
 
     def finish(self, event: str, details: dict[str, Any]) -> None:
         """Write what is left, record the run (`last_import` or `last_harvest`), bring the

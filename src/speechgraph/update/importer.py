@@ -58,8 +58,7 @@ def import_metadata(
                 before = report.counts()
                 _import_file(source, chosen, writer, report, progress, done, total)
                 writer.flush()
-                writer.remember_file(key, before)
-                writer.remember_file(same, before)
+                writer.remember_file([key, same], before)
             done += source.total_bytes or 0
         writer.finish(
             "import",
