@@ -27,7 +27,7 @@ BatchSizeOption = Annotated[
         "skips what is stored",
     ),
 ]
-BATCH_SIZE = 2000  # update.batches.BATCH_SIZE, not imported: `--help` must start instantly
+BATCH_SIZE = 5000  # update.batches.BATCH_SIZE, not imported: `--help` must start instantly
 CATEGORY_HELP = (
     "Categories to keep, comma-separated: codes (eess.AS), archives as prefixes (cs = all of "
     "cs), `speech` (the default: eess.AS, cs.SD and speech papers of cs.CL) or `all`"

@@ -23,7 +23,9 @@ from speechgraph.records import PaperRecord
 from speechgraph.search.keyword_sync import KeywordFollower, sync_keywords
 from speechgraph.search.manifest import vector_count
 
-BATCH_SIZE = 2000
+# Records per transaction. Measured on the 740K import (bench: 2 cores, quiet): 2000 took 206 s,
+# 5000 175 s, 10000 182 s; an interrupted run loses at most one batch.
+BATCH_SIZE = 5000
 MAX_BAD_LINES = 100
 
 Progress = Callable[[str, int, int], None]
