@@ -26,11 +26,11 @@ from speechgraph.catalogue.schema import (
     PaperAuthor,
     PaperCategory,
     PaperOrigin,
+    in_chunks,
 )
 from speechgraph.catalogue.writes import NEW, ORIGINS, UNCHANGED, UPDATED, Writer
 from speechgraph.records import PaperRecord
 
-_CHUNK = 500  # ids per IN list
 # Authors' ids known from one batch to the next; cleared past this many (memory stays flat).
 MAX_KNOWN_AUTHORS = 200_000
 BULK_CACHE_KIB = 256 * 1024
@@ -144,16 +144,15 @@ class _Statements:
 
     def fetch_in(self, text: str, ids: Sequence[str]) -> Iterable[tuple[Any, ...]]:
         """Rows of `text`, whose `IN ()` is filled with `ids` chunk by chunk."""
-        for start in range(0, len(ids), _CHUNK):
-            chunk = tuple(ids[start : start + _CHUNK])
-            sql = self._sql(text.replace("IN ()", f"IN ({', '.join('?' * len(chunk))})"))
-            yield from self.connection.exec_driver_sql(sql, chunk).all()
+        for chunk in in_chunks(ids):
+            yield from self.connection.exec_driver_sql(self._in(text, chunk), tuple(chunk)).all()
 
     def run_in(self, text: str, ids: Sequence[str]) -> None:
-        for start in range(0, len(ids), _CHUNK):
-            chunk = tuple(ids[start : start + _CHUNK])
-            sql = self._sql(text.replace("IN ()", f"IN ({', '.join('?' * len(chunk))})"))
-            self.connection.exec_driver_sql(sql, chunk)
+        for chunk in in_chunks(ids):
+            self.connection.exec_driver_sql(self._in(text, chunk), tuple(chunk))
+
+    def _in(self, text: str, chunk: Sequence[str]) -> str:
+        return self._sql(text.replace("IN ()", f"IN ({', '.join('?' * len(chunk))})"))
 
     def use_bulk_cache(self) -> None:
         """Up to 256 MiB of pages for this connection on SQLite: the author name and id indexes

@@ -30,6 +30,7 @@ from speechgraph.catalogue.schema import (
     PaperTopic,
     ReadingList,
     TopicLabel,
+    in_chunks,
 )
 from speechgraph.catalogue.status import status_counts
 from speechgraph.catalogue.store import Store
@@ -476,10 +477,9 @@ def relations_of_papers(
         return []
     column = models.Relation.source_id if outgoing else models.Relation.target_id
     found: list[Relation] = []
-    chosen = sorted(ids)
     with store.reading() as session:
-        for start in range(0, len(chosen), 500):
-            query = select(models.Relation).where(col(column).in_(chosen[start : start + 500]))
+        for chunk in in_chunks(ids):
+            query = select(models.Relation).where(col(column).in_(chunk))
             if not store.curated:
                 query = query.where(models.Relation.origin == "text")
             found += [
@@ -514,14 +514,11 @@ def citations_of_papers(
     if not ids:
         return []
     column = Citation.citing_id if outgoing else Citation.cited_id
-    chosen = sorted(ids)
     pairs: list[tuple[str, str]] = []
     with store.reading() as session:
-        for start in range(0, len(chosen), 500):
+        for chunk in in_chunks(ids):
             rows = session.exec(
-                select(Citation.citing_id, Citation.cited_id).where(
-                    col(column).in_(chosen[start : start + 500])
-                )
+                select(Citation.citing_id, Citation.cited_id).where(col(column).in_(chunk))
             ).all()
             pairs += [(citing, cited) for citing, cited in rows]
     return pairs
@@ -634,32 +631,12 @@ def list_sections(store: Store, list_name: str, section: str | None = None) -> d
     return placed
 
 
-def paper_years(store: Store, ids: Collection[str]) -> dict[str, int | None]:
-    chosen = sorted(ids)
-    found: dict[str, int | None] = {}
-    with store.reading() as session:
-        for start in range(0, len(chosen), 500):
-            found.update(
-                session.exec(
-                    select(Paper.id, Paper.year).where(
-                        col(Paper.id).in_(chosen[start : start + 500])
-                    )
-                ).all()
-            )
-    return found
-
-
 def paper_titles(store: Store, ids: Collection[str]) -> dict[str, str]:
-    chosen = sorted(ids)
     found: dict[str, str] = {}
     with store.reading() as session:
-        for start in range(0, len(chosen), 500):
+        for chunk in in_chunks(ids):
             found.update(
-                session.exec(
-                    select(Paper.id, Paper.title).where(
-                        col(Paper.id).in_(chosen[start : start + 500])
-                    )
-                ).all()
+                session.exec(select(Paper.id, Paper.title).where(col(Paper.id).in_(chunk))).all()
             )
     return found
 

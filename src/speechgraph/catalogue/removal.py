@@ -4,13 +4,13 @@ transaction (`writes.Writer.remove_list` does the deleting)."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
 from speechgraph.catalogue import schema as models
-from speechgraph.catalogue.schema import Citation, Paper, PaperOrigin
+from speechgraph.catalogue.schema import Citation, Paper, PaperOrigin, in_chunks
 
 FIELD_ORIGINS = ("import", "harvest")  # origins a reading list's removal never takes back
 
@@ -27,7 +27,7 @@ class ListRemoval:
 
 def mentioned_elsewhere(session: Session, list_id: int | None, ids: set[str]) -> set[str]:
     found: set[str] = set()
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         found.update(
             paper_id
             for paper_id in session.exec(
@@ -43,7 +43,7 @@ def mentioned_elsewhere(session: Session, list_id: int | None, ids: set[str]) ->
 def brought_by_field(session: Session, ids: set[str]) -> set[str]:
     """Those of `ids` that an import or a harvest brought (a list alone never keeps them)."""
     found: set[str] = set()
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         found.update(
             session.exec(
                 select(PaperOrigin.paper_id).where(
@@ -56,7 +56,7 @@ def brought_by_field(session: Session, ids: set[str]) -> set[str]:
 
 def cited_stubs(session: Session, ids: Sequence[str]) -> set[str]:
     found: set[str] = set()
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         found.update(
             session.exec(
                 select(Citation.cited_id)
@@ -70,7 +70,7 @@ def cited_stubs(session: Session, ids: Sequence[str]) -> set[str]:
 def uncited(session: Session, stub_ids: set[str]) -> list[str]:
     """Those of `stub_ids` that no citation and no mention points to any more."""
     still: set[str] = set()
-    for chunk in _chunks(stub_ids):
+    for chunk in in_chunks(stub_ids):
         still.update(
             session.exec(select(Citation.cited_id).where(col(Citation.cited_id).in_(chunk))).all()
         )
@@ -82,9 +82,3 @@ def uncited(session: Session, stub_ids: set[str]) -> list[str]:
             if paper_id
         )
     return sorted(stub_ids - still)
-
-
-def _chunks(ids: Collection[str]) -> Iterator[list[str]]:
-    ordered = sorted(ids)
-    for start in range(0, len(ordered), 500):
-        yield ordered[start : start + 500]

@@ -6,6 +6,7 @@ here by the numbered steps in `migrations.py` (one per schema version).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 
 from sqlalchemy import JSON, Column, UniqueConstraint
@@ -183,3 +184,13 @@ class TopicLabel(SQLModel, table=True):
     label: str
     terms: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     size: int = 0
+
+
+IN_CHUNK = 500  # ids per IN (...) list, well under every driver's limit on parameters
+
+
+def in_chunks(ids: Iterable[str]) -> Iterator[list[str]]:
+    """`ids`, sorted and without repeats, in slices short enough for one IN (...) list."""
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), IN_CHUNK):
+        yield ordered[start : start + IN_CHUNK]

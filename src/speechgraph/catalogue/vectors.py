@@ -8,11 +8,15 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import closing, contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from speechgraph.errors import WriteFailure
 from speechgraph.files import write_failure
+
+# keys per IN (...) list, as `schema.IN_CHUNK` (not imported: this module stays free of SQLAlchemy)
+KEYS_PER_STATEMENT = 500
 
 
 class EmbeddingCache:
@@ -44,36 +48,31 @@ class EmbeddingCache:
             ) from error
 
     def get_many(self, fingerprint: str, hashes: Sequence[str]) -> dict[str, np.ndarray]:
-        found: dict[str, np.ndarray] = {}
-        with self._connect() as connection:
-            for start in range(0, len(hashes), 500):
-                chunk = list(hashes[start : start + 500])
-                marks = ",".join("?" * len(chunk))
-                rows = connection.execute(
-                    f"SELECT text_sha, vector FROM embedding WHERE fingerprint = ? "
-                    f"AND text_sha IN ({marks})",
-                    [fingerprint, *chunk],
-                )
-                for sha, blob in rows:
-                    found[sha] = np.frombuffer(blob, dtype=np.float32)
-        return found
+        return {
+            sha: np.frombuffer(blob, dtype=np.float32)
+            for sha, blob in self._rows("text_sha, vector", fingerprint, hashes)
+        }
 
     def missing(self, fingerprint: str, hashes: Sequence[str]) -> list[str]:
         """The distinct `hashes` with no vector for `fingerprint`, in first-seen order; reads
         keys only, never vectors."""
-        present: set[str] = set()
         unique = list(dict.fromkeys(hashes))
+        present = {sha for (sha,) in self._rows("text_sha", fingerprint, unique)}
+        return [sha for sha in unique if sha not in present]
+
+    def _rows(
+        self, columns: str, fingerprint: str, hashes: Sequence[str]
+    ) -> Iterator[tuple[Any, ...]]:
+        """`columns` of the cached rows of `hashes` for `fingerprint`, a chunk per statement."""
         with self._connect() as connection:
-            for start in range(0, len(unique), 500):
-                chunk = unique[start : start + 500]
+            for start in range(0, len(hashes), KEYS_PER_STATEMENT):
+                chunk = list(hashes[start : start + KEYS_PER_STATEMENT])
                 marks = ",".join("?" * len(chunk))
-                rows = connection.execute(
-                    f"SELECT text_sha FROM embedding WHERE fingerprint = ? "
+                yield from connection.execute(
+                    f"SELECT {columns} FROM embedding WHERE fingerprint = ? "
                     f"AND text_sha IN ({marks})",
                     [fingerprint, *chunk],
                 )
-                present.update(sha for (sha,) in rows)
-        return [sha for sha in unique if sha not in present]
 
     def put_many(self, fingerprint: str, hashes: Sequence[str], vectors: np.ndarray) -> None:
         rows = [

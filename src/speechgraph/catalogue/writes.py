@@ -33,6 +33,7 @@ from speechgraph.catalogue.schema import (
     PaperOrigin,
     PaperTopic,
     TopicLabel,
+    in_chunks,
 )
 from speechgraph.records import (
     Mention,
@@ -187,8 +188,7 @@ class Writer:
 
     def _mark_changed(self, paper_ids: set[str]) -> None:
         """Papers whose listing changed: derived data (their keyword names) catches up."""
-        for start in range(0, len(paper_ids), 500):
-            chunk = sorted(paper_ids)[start : start + 500]
+        for chunk in in_chunks(paper_ids):
             self.session.exec(
                 update(Paper).where(col(Paper.id).in_(chunk)).values(changed_in=self.version)
             )
