@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -201,18 +202,23 @@ def test_incremental_add_replace_and_remove(kind: str, tmp_path: Path) -> None:
     assert loaded.search(vectors[1700], 1)[0][0] == "p3"
 
 
+def recall_at_10(index: VectorIndex, ids: list[str], vectors: np.ndarray, queries: Any) -> float:
+    """Mean share of each query's 10 exact nearest neighbours that `index` finds."""
+    recalls = []
+    for query in queries:
+        truth = {ids[i] for i in exact_top(vectors, query, 10)}
+        found = {paper_id for paper_id, _ in index.search(query, 10)}
+        recalls.append(len(truth & found) / 10)
+    return float(np.mean(recalls))
+
+
 def test_ivf_recall_against_exact_on_clustered_vectors() -> None:
     vectors = clustered_vectors(20_050)[:20_000]
     ids = [f"p{number}" for number in range(20_000)]
     approximate = build(ids, vectors, IVF)
     assert approximate.manifest.kind == IVF
     queries = clustered_vectors(20_050)[20_000:]  # held out: same topics, not in the index
-    recalls = []
-    for query in queries:
-        truth = {ids[i] for i in exact_top(vectors, query, 10)}
-        found = {paper_id for paper_id, _ in approximate.search(query, 10)}
-        recalls.append(len(truth & found) / 10)
-    assert np.mean(recalls) >= 0.95
+    assert recall_at_10(approximate, ids, vectors, queries) >= 0.95
 
 
 def test_ivf_with_a_narrow_filter_still_finds_the_allowed_ids() -> None:
@@ -279,9 +285,4 @@ def test_ivf_recall_on_real_vectors_with_the_chosen_parameters(real_title_vector
     ids = [f"p{number}" for number in range(len(vectors))]
     approximate = build(ids, vectors, IVF)
     assert approximate.manifest.nprobe == ivf_parameters(len(vectors))[1]
-    recalls = []
-    for query in queries:
-        truth = {ids[i] for i in exact_top(vectors, query, 10)}
-        found = {paper_id for paper_id, _ in approximate.search(query, 10)}
-        recalls.append(len(truth & found) / 10)
-    assert np.mean(recalls) >= 0.95
+    assert recall_at_10(approximate, ids, vectors, queries) >= 0.95
